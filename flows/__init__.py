@@ -1,0 +1,1 @@
+"""Prefect flows, deployments and the CLI: the only package that imports prefect."""

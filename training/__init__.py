@@ -1,0 +1,1 @@
+"""Decentralized training over label-skewed partitions; reads the export manifest, never the pipeline."""
