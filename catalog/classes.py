@@ -81,6 +81,8 @@ def select_classes(classes: list[MammalClass], wanted: list[str] | None) -> list
 def sync_classes(con, classes: list[MammalClass]) -> None:
     """Upsert the catalogue into the ``classes`` table (one statement)."""
     con.executemany(
-        "INSERT OR REPLACE INTO classes VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO classes VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (label_id) DO UPDATE SET name = excluded.name, "
+        "search_text = excluded.search_text, oi_mid = excluded.oi_mid, imagenet_synsets = excluded.imagenet_synsets, "
+        "in_release = excluded.in_release",
         [[c.label_id, c.name, c.search_text, c.oi_mid, list(c.imagenet_synsets), c.in_release] for c in classes],
     )

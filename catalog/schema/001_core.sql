@@ -26,8 +26,7 @@ CREATE TABLE IF NOT EXISTS photos (
     tags         VARCHAR,
     url_z        VARCHAR, width_z INTEGER, height_z INTEGER,
     url_c        VARCHAR, width_c INTEGER, height_c INTEGER,
-    source       VARCHAR NOT NULL,  -- 'crawl' or 'release'
-    added_at     TIMESTAMP DEFAULT current_timestamp
+    source       VARCHAR NOT NULL   -- 'crawl' or 'release'
 );
 
 -- A photo found under several class queries keeps each class.

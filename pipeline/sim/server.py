@@ -75,7 +75,7 @@ class SimServer:
         self.faults = faults or Faults()
         self.stats: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd = _QuietServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -242,6 +242,13 @@ class SimServer:
             self.count("fault:img_truncated")
             return 200, {"Content-Type": "image/jpeg", "X-Truncate": str(len(body))}, body[: len(body) // 2]
         return 200, {"Content-Type": "image/jpeg"}, body
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):   # clients that time out or hang up are normal here
+        import sys
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(sim: SimServer):

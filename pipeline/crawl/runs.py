@@ -1,0 +1,65 @@
+"""A crawl run: check the key, record the run, crawl each class, record the outcome."""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from datetime import datetime, timezone
+
+from catalog.classes import MammalClass, sync_classes
+from catalog.db import transaction
+from pipeline.crawl.client import FlickrClient
+from pipeline.crawl.crawler import FLICKR_EPOCH, ClassCrawler, ClassResult, _write_lock, to_unix
+
+
+def upload_range(min_upload_date: str | None, max_upload_date: str | None) -> tuple[int, int]:
+    return to_unix(min_upload_date, FLICKR_EPOCH), to_unix(max_upload_date, int(time.time()))
+
+
+def start_run(con, client: FlickrClient, classes: list[MammalClass]) -> int:
+    """Checks the key first: an invalid key writes nothing, not even a run row."""
+    client.check_key()
+    with _write_lock, transaction(con):
+        sync_classes(con, classes)
+        run_id = con.execute("SELECT nextval('crawl_run_ids')").fetchone()[0]
+        con.execute("INSERT INTO crawl_runs (run_id, started_at, api_url, status, classes) VALUES (?, ?, ?, 'running', ?)",
+                    [run_id, datetime.now(timezone.utc).replace(tzinfo=None), client.api_url,
+                     [c.label_id for c in classes]])
+    return run_id
+
+
+def crawl_class(con, client: FlickrClient, cls: MammalClass, run_id: int, lo: int, hi: int, progress=None) -> ClassResult:
+    return ClassCrawler(con.cursor(), client, cls, run_id).run(lo, hi, progress)
+
+
+def finish_run(con, run_id: int, results: list[ClassResult], status: str, extra_calls: int = 1) -> dict:
+    calls = sum(r.api_calls for r in results) + extra_calls
+    new = sum(r.new_photos for r in results)
+    with _write_lock, transaction(con):
+        con.execute("UPDATE crawl_runs SET finished_at = ?, status = ?, api_calls = ?, new_photos = ? WHERE run_id = ?",
+                    [datetime.now(timezone.utc).replace(tzinfo=None), status, calls, new, run_id])
+    return {"run_id": run_id, "status": status, "api_calls": calls, "new_photos": new,
+            "classes": [asdict(r) for r in results]}
+
+
+def crawl(con, client: FlickrClient, classes: list[MammalClass], lo: int, hi: int, *, workers: int = 4,
+          show_progress: bool = True) -> dict:
+    """The crawl without Prefect: classes in a thread pool sharing one rate limit."""
+    from tqdm import tqdm
+
+    t0 = time.perf_counter()
+    run_id = start_run(con, client, classes)
+    bar = tqdm(total=None, unit="page", desc="crawl", disable=not show_progress)
+    results: list[ClassResult] = []
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futs = [pool.submit(crawl_class, con, client, c, run_id, lo, hi, bar.update) for c in classes]
+            results = [f.result() for f in futs]
+    except BaseException:
+        finish_run(con, run_id, results, "failed")
+        raise
+    finally:
+        bar.close()
+    out = finish_run(con, run_id, results, "done")
+    out["seconds"] = round(time.perf_counter() - t0, 3)
+    return out
