@@ -18,6 +18,10 @@ class BuildConfig:
     min_upload_date: str | None = None          # ISO date; None = 2004-01-01 (or the watermark)
     max_upload_date: str | None = None          # ISO date; None = now
     rate: float = 3600.0                        # API calls per hour per key
+    key_file: str | None = None                 # a file path; the key itself never enters the config
+    api_timeout: float = 20.0
+    crawl_workers: int = 4
+    static_base: str | None = None              # image host when a photo has no url_z/url_c
     # offline world (demo/tests): the service is started by the caller, these only describe it
     sim_seed: int = 0
     sim_scale: float = 0.002
