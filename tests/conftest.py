@@ -31,3 +31,38 @@ def require_shared(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not present (tests read ../shared beside the checkout)")
     return path
+
+
+@pytest.fixture(scope="session")
+def sim_world():
+    """The demo-sized offline world: ~3,300 photos over all 42 classes."""
+    from pipeline.sim import World
+
+    return World(seed=0, scale=0.002)
+
+
+@pytest.fixture
+def sim_server(sim_world):
+    """Factory: ``sim_server(world=None, faults=None)`` → a started SimServer, stopped at teardown."""
+    from pipeline.sim import SimServer
+
+    started = []
+
+    def make(world=None, faults=None, **kw):
+        s = SimServer(world or sim_world, faults=faults, **kw).start()
+        started.append(s)
+        return s
+
+    yield make
+    for s in started:
+        s.stop()
+
+
+def run_cli(*args, env=None, timeout=300, cwd=None):
+    """Run ``flickr-mammal ARGS`` in a subprocess; returns CompletedProcess with text output."""
+    import subprocess
+
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([PYTHON, "-m", "flows.cli", *map(str, args)], capture_output=True, text=True,
+                          env=e, timeout=timeout, cwd=cwd or REPO)

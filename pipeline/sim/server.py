@@ -74,6 +74,7 @@ class SimServer:
         self.world, self.api_key, self.api_secret = world, api_key, api_secret
         self.faults = faults or Faults()
         self.stats: dict[str, int] = {}
+        self.search_log: list[tuple[str, int | None, int | None, int]] = []   # (text, min, max, page) served
         self._lock = threading.Lock()
         self._httpd = _QuietServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -160,6 +161,8 @@ class SimServer:
         per_page = max(1, min(per_page, PER_PAGE_GEO_MAX if geo else PER_PAGE_MAX))
         lo, hi = _parse_date(p.get("min_upload_date"), "min_upload_date"), _parse_date(p.get("max_upload_date"), "max_upload_date")
         label = w.text_to_label.get(text)
+        with self._lock:
+            self.search_log.append((text, lo, hi, page))
         rows = w.search_rows(label, lo, hi) if label is not None else np.empty(0, dtype=np.int64)
         mt_lo, mt_hi = _parse_date(p.get("min_taken_date"), "min_taken_date"), _parse_date(p.get("max_taken_date"), "max_taken_date")
         if mt_lo is not None:

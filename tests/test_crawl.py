@@ -1,0 +1,178 @@
+"""The crawler, through real HTTP and the real flickrapi client, lands exactly the offline world's photos."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+
+import duckdb
+import pytest
+
+from catalog import connect, load_classes, select_classes
+from pipeline.crawl import Credentials, FlickrClient, crawl, upload_range
+from pipeline.sim import DEMO_API_KEY, DEMO_API_SECRET, Faults, SimServer, World
+from tests.conftest import PYTHON, REPO, run_cli
+
+CREDS = Credentials(DEMO_API_KEY, DEMO_API_SECRET)
+LO, HI = upload_range(None, "2021-01-01")
+ENV = {"FLICKR_API_KEY": DEMO_API_KEY, "FLICKR_API_SECRET": DEMO_API_SECRET}
+
+
+def landed(path) -> tuple[set, list]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        pairs = set(con.execute("SELECT photo_id, label_id FROM photo_classes").fetchall())
+        photos = con.execute("SELECT * FROM photos ORDER BY photo_id").fetchall()
+    finally:
+        con.close()
+    return pairs, photos
+
+
+def world_pairs(world) -> set:
+    t = world.truth()
+    return set(zip(t["photo_id"].to_pylist(), t["label_id"].to_pylist()))
+
+
+def run_crawl(path, server, classes, timeout=20.0):
+    con = connect(path)
+    try:
+        return crawl(con, FlickrClient(CREDS, server.rest_url, calls_per_hour=1e8, timeout=timeout), classes, LO, HI,
+                     show_progress=False)
+    finally:
+        con.close()
+
+
+def test_all_42_classes_land_exactly_the_world(tmp_path, sim_server, sim_world):
+    s = sim_server()
+    out = run_crawl(tmp_path / "a.duckdb", s, load_classes())
+    pairs, photos = landed(tmp_path / "a.duckdb")
+    assert pairs == world_pairs(sim_world)                  # every (photo, class) once, nothing else
+    assert len(photos) == sim_world.num_photos
+    assert out["api_calls"] == s.stats["api:flickr.photos.search"] + 1
+    # a rerun is incremental: nothing new is uploaded after the watermark, so no photo query pages
+    out2 = run_crawl(tmp_path / "a.duckdb", s, load_classes())
+    assert out2["new_photos"] == 0 and landed(tmp_path / "a.duckdb")[1] == photos
+
+
+def test_faults_give_the_same_catalog(tmp_path, sim_server, sim_world):
+    s = sim_server()
+    classes = select_classes(load_classes(), ["Cat", "Fox", "Skunk", "Raccoon"])
+    run_crawl(tmp_path / "clean.duckdb", s, classes)
+    s.faults = Faults.parse("5xx=0.1,429=0.05,malformed=0.02,timeout=0.02,api105=0.02,api10=0.02",
+                            retry_after_s=0.05, timeout_s=1.5, seed=7)
+    run_crawl(tmp_path / "faulty.duckdb", s, classes, timeout=0.7)
+    assert sum(v for k, v in s.stats.items() if k.startswith("fault:")) > 0
+    assert landed(tmp_path / "faulty.duckdb") == landed(tmp_path / "clean.duckdb")
+
+
+def test_classes_over_the_cap_are_split_and_complete(tmp_path):
+    classes = select_classes(load_classes(), ["Cat", "Deer"])
+    world = World(1, 0.25, classes=classes)
+    with SimServer(world) as s:
+        out = run_crawl(tmp_path / "big.duckdb", s, classes)
+    pairs, _ = landed(tmp_path / "big.duckdb")
+    assert pairs == world_pairs(world)
+    sizes = {lid: len(ix.rows) for lid, ix in world.index.items()}
+    assert min(sizes.values()) > 4000
+    ideal = sum(-(-n // 250) for n in sizes.values())
+    assert all(r["windows_split"] >= 1 for r in out["classes"])
+    assert out["api_calls"] <= 1.06 * ideal + 2 * len(classes) + 1
+
+
+def test_kill_9_at_random_moments_then_rerun(tmp_path):
+    """Five kill -9s mid-crawl, then a rerun: the catalog equals an uninterrupted run's, and no finished
+    window is asked for again."""
+    classes = select_classes(load_classes(), ["Cat", "Fox"])
+    world = World(2, 0.25, classes=classes)
+    rng = random.Random(11)
+    with SimServer(world) as s:
+        run_crawl(tmp_path / "ref.duckdb", s, classes)
+        ref_calls = len(s.search_log)
+        s.search_log.clear()
+        path = tmp_path / "killed.duckdb"
+        cmd = [PYTHON, "-m", "flows.cli", "crawl", "--no-prefect", "--json", "--catalog", str(path), "--api-url",
+               s.rest_url, "--classes", "Cat,Fox", "--max-upload-date", "2021-01-01", "--rate", "14400", "--workers", "1"]
+        env = dict(os.environ, **ENV)
+        kills = 0
+        for _ in range(5):
+            before = len(s.search_log)
+            p = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.time() + 30          # wait for the crawl to get going, then kill at a random moment
+            while len(s.search_log) == before and time.time() < deadline and p.poll() is None:
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.05, 1.2))
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+                kills += 1
+            p.wait(timeout=30)
+            con = duckdb.connect(str(path), read_only=True)
+            done = set(con.execute("SELECT label_id, min_upload, max_upload FROM crawl_windows WHERE status = 'done'").fetchall())
+            con.close()
+            mark = len(s.search_log)
+            # the next process must not ask for any window finished so far
+            s._done_after = getattr(s, "_done_after", []) + [(mark, done)]
+        final = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        assert final.returncode == 0, final.stderr
+        log = list(s.search_log)
+    assert kills >= 3
+    for mark, done in s._done_after:
+        assert not [q for q in log[mark:] if (world.text_to_label[q[0]], q[1], q[2]) in done]
+    assert len(log) <= ref_calls + kills          # at most the page in flight is lost per kill
+    assert landed(path) == landed(tmp_path / "ref.duckdb")
+
+
+def test_invalid_key_writes_nothing_and_says_one_line(tmp_path, sim_server):
+    s = sim_server()
+    path = tmp_path / "k.duckdb"
+    r = run_cli("crawl", "--no-prefect", "--catalog", path, "--api-url", s.rest_url, "--classes", "Cat",
+                env={"FLICKR_API_KEY": "wrong-key", "FLICKR_API_SECRET": "x"})
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "code 100" in lines[0] and "wrong-key" not in r.stderr
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--classes", "Unicorn"], "unknown class 'Unicorn'"),
+    (["--api-url", "http://127.0.0.1:9/services/rest/"], "cannot reach the Flickr API at http://127.0.0.1:9"),
+    (["--min-upload-date", "last tuesday"], "upload date 'last tuesday' is not an ISO date"),
+])
+def test_bad_input_one_line_and_catalog_unchanged(tmp_path, sim_server, args, message):
+    s = sim_server()
+    path = tmp_path / "c.duckdb"
+    ok = run_cli("crawl", "--no-prefect", "--catalog", path, "--api-url", s.rest_url, "--classes", "Skunk",
+                 "--max-upload-date", "2021-01-01", env=ENV)
+    assert ok.returncode == 0, ok.stderr
+    before = landed(path)
+    argv = ["crawl", "--no-prefect", "--catalog", path, "--max-upload-date", "2021-01-01"]
+    if "--api-url" not in args:
+        argv += ["--api-url", s.rest_url]
+    r = run_cli(*argv, *args, env=ENV)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and message in r.stderr
+    assert landed(path) == before
+
+
+def test_malformed_catalogue_names_the_row(tmp_path):
+    bad = tmp_path / "classes.csv"
+    bad.write_text("label_id,name,search_text,oi_mid,imagenet_synsets,in_release\n0,Cat,cat,/m/01yrx,n02123045,true\n"
+                   "x,Dog,dog,,,true\n")
+    r = run_cli("crawl", "--classes-file", bad, "--catalog", tmp_path / "c.duckdb", env=ENV)
+    assert r.returncode == 2 and "row 3: label_id 'x' is not a non-negative integer" in r.stderr
+    assert not (tmp_path / "c.duckdb").exists()
+
+
+def test_locked_catalog_is_one_line(tmp_path):
+    path = tmp_path / "locked.duckdb"
+    connect(path).close()
+    holder = subprocess.Popen([PYTHON, "-c", f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        r = run_cli("sql", "--catalog", path, "SELECT 1")
+        assert r.returncode == 2
+        assert len(r.stderr.strip().splitlines()) == 1 and f"catalog {path} is locked" in r.stderr
+    finally:
+        holder.kill()
+        holder.wait()
