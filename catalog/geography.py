@@ -24,9 +24,19 @@ def region_names() -> dict[int, str]:
 
 
 @lru_cache(maxsize=None)
-def zone_countries() -> dict[str, str]:
-    """tz database zone → the country it belongs to (from the tz database's zone.tab)."""
-    return {r["zone"]: r["country"] for r in _rows("tz_zone_country.csv")}
+def zone_countries() -> dict[str, tuple[str, frozenset[str]]]:
+    """tz zone → (its home country from the tz database's zone.tab, every country its polygon spans).
+
+    "Spans" was measured once by locating GeoNames places in timezonefinder's polygons (a country counts
+    when ≥ 10 places and ≥ 2% of its places fall in the zone): Asia/Bangkok spans TH and north VN,
+    Asia/Jerusalem IL and PS, Europe/Belgrade RS and XK.
+    """
+    out: dict[str, tuple[str, set]] = {}
+    for r in _rows("tz_zone_country.csv"):
+        home, spans = out.get(r["zone"], (None, set()))
+        spans.add(r["country"])
+        out[r["zone"]] = (r["country"] if r["home"] == "true" else home, spans)
+    return {z: (h or sorted(s)[0], frozenset(s)) for z, (h, s) in out.items()}
 
 
 def load_m49(con) -> None:

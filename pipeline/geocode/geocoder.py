@@ -3,7 +3,8 @@
 Plain nearest-place lookup (reverse_geocoder, and the authors' labels, which behave like it) errs at borders:
 Maasai Mara → Tanzania, Singapore → Malaysia. The tz database's zone polygons (timezonefinder, unsimplified
 OpenStreetMap-derived) follow real borders, and each zone belongs to one country — except where a country has
-no zone of its own (Kosovo inside Europe/Belgrade): there the nearest place decides.
+no zone of its own (Kosovo inside Europe/Belgrade, north Vietnam inside Asia/Bangkok): inside zones that
+span several countries the nearest place decides.
 """
 from __future__ import annotations
 
@@ -68,7 +69,6 @@ def geocode(lat, lon, accuracy=None) -> dict[str, np.ndarray]:
         d = haversine_km(uniq[:, 0], uniq[:, 1], plat, plon)
         tf = _timezonefinder()
         zcc = zone_countries()
-        have_zone = set(zcc.values())
         u_country = np.empty(len(uniq), dtype=object)
         u_method = np.empty(len(uniq), dtype=object)
         u_flag = np.full(len(uniq), None, dtype=object)
@@ -81,11 +81,11 @@ def geocode(lat, lon, accuracy=None) -> dict[str, np.ndarray]:
                 near = d[i] <= SEA_ASSIGN_KM
                 u_country[i], u_method[i], u_flag[i] = (rg_cc[i] if near else None), "nearest-place", "sea"
                 continue
-            cz = zcc.get(zone)
-            if cz is None or (rg_cc[i] != cz and rg_cc[i] not in have_zone):
+            home, spans = zcc.get(zone, (None, frozenset()))
+            if home is None or (len(spans) > 1 and rg_cc[i] in spans):
                 u_country[i], u_method[i] = rg_cc[i], "nearest-place"     # zone spans several countries
             else:
-                u_country[i], u_method[i] = cz, "tz-boundary"
+                u_country[i], u_method[i] = home, "tz-boundary"
             if d[i] > REMOTE_KM:
                 u_flag[i] = "remote"
         country[idx], method[idx], flag[idx], dist[idx] = (u_country[inverse], u_method[inverse], u_flag[inverse],
