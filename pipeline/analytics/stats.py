@@ -18,7 +18,7 @@ def label_region_counts(con, level: str = "continent", source: str = "ours"):
         raise UserError(f"unknown level {level!r}; levels are {', '.join(LEVELS)}")
     if source not in SOURCES:
         raise UserError(f"unknown source {source!r}; sources are {', '.join(SOURCES)}")
-    if source == "ours" and not con.execute("SELECT count(*) FROM geocodes").fetchone()[0]:
+    if source == "ours" and not con.execute("SELECT count(*) FROM geocodes").fetchall()[0][0]:
         raise UserError("the catalog has no geocodes yet: run `flickr-mammal geocode` first")
     rows = con.execute(f"SELECT coalesce({level}, '(none)'), label, count(*) FROM {SOURCES[source]} "
                        f"GROUP BY ALL").fetchall()

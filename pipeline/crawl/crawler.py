@@ -122,10 +122,10 @@ class ClassCrawler:
             self.con.register("_page", t)
             try:
                 with transaction(self.con):
-                    before = self.con.execute("SELECT count(*) FROM photos").fetchone()[0]
+                    before = self.con.execute("SELECT count(*) FROM photos").fetchall()[0][0]
                     self.con.execute(f"INSERT INTO photos ({PHOTO_COLUMNS}, source) SELECT {PHOTO_COLUMNS}, 'crawl' FROM _page "
                                      "ON CONFLICT DO NOTHING")
-                    after = self.con.execute("SELECT count(*) FROM photos").fetchone()[0]
+                    after = self.con.execute("SELECT count(*) FROM photos").fetchall()[0][0]
                     self.con.execute("INSERT INTO photo_classes SELECT photo_id, ? FROM _page ON CONFLICT DO NOTHING",
                                      [self.cls.label_id])
                     self.con.execute(

@@ -21,7 +21,7 @@ def start_run(con, client: FlickrClient, classes: list[MammalClass]) -> int:
     client.check_key()
     with _write_lock, transaction(con):
         sync_classes(con, classes)
-        run_id = con.execute("SELECT nextval('crawl_run_ids')").fetchone()[0]
+        run_id = con.execute("SELECT nextval('crawl_run_ids')").fetchall()[0][0]
         con.execute("INSERT INTO crawl_runs (run_id, started_at, api_url, status, classes) VALUES (?, ?, ?, 'running', ?)",
                     [run_id, datetime.now(timezone.utc).replace(tzinfo=None), client.api_url,
                      [c.label_id for c in classes]])

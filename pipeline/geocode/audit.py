@@ -13,7 +13,7 @@ def audit(con, out: str | Path = "docs/geocode-audit.md", top: int = 40) -> dict
         WHERE r.author_country IS DISTINCT FROM g.country
         GROUP BY ALL ORDER BY n DESC""").fetchall()
     total = con.execute("""SELECT count(*) FROM (SELECT DISTINCT photo_id, author_country FROM release_labels) r
-                           JOIN geocodes g USING (photo_id)""").fetchone()[0]
+                           JOIN geocodes g USING (photo_id)""").fetchall()[0][0]
     disagree = sum(r[2] for r in rows)
     agree = 1 - disagree / total if total else 0.0
     lines = ["# Geocode audit: the authors' country labels vs ours", "",

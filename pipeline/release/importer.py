@@ -74,10 +74,10 @@ def import_release(con, source: str | Path) -> dict:
                nullif(r.country, '') AS country, TRY_CAST(r.region1 AS INTEGER) AS region1,
                TRY_CAST(r.region2 AS INTEGER) AS region2
         FROM _release r JOIN _labels l ON lower(r.label) = l.lname""")
-    bad = con.execute("SELECT count(*) FROM _rows WHERE photo_id IS NULL").fetchone()[0]
+    bad = con.execute("SELECT count(*) FROM _rows WHERE photo_id IS NULL").fetchall()[0][0]
     if bad:
         raise UserError(f"release {source}: {bad} rows have a url without a Flickr photo id")
-    before = con.execute("SELECT count(*) FROM photos").fetchone()[0]
+    before = con.execute("SELECT count(*) FROM photos").fetchall()[0][0]
     with transaction(con):
         sync_classes(con, classes)
         con.execute("""
@@ -89,8 +89,8 @@ def import_release(con, source: str | Path) -> dict:
         con.execute("""INSERT INTO release_labels SELECT photo_id, label_id, any_value(country), any_value(region1),
                        any_value(region2), any_value(lic), any_value(acc), any_value(url) FROM _rows
                        GROUP BY photo_id, label_id ON CONFLICT DO NOTHING""")
-    rows = con.execute("SELECT count(*), count(DISTINCT photo_id) FROM _rows").fetchone()
-    after = con.execute("SELECT count(*) FROM photos").fetchone()[0]
+    rows = con.execute("SELECT count(*), count(DISTINCT photo_id) FROM _rows").fetchall()[0]
+    after = con.execute("SELECT count(*) FROM photos").fetchall()[0][0]
     for t in ("_release", "_labels", "_rows"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return {"rows": rows[0], "photos": rows[1], "new_photos": after - before}
