@@ -17,7 +17,13 @@ PARTITIONERS = {
 
 
 def create_partitioner(name: str, **kwargs):
-    """``create_partitioner("skew", num_partitions=5, skew=0.6, seed=0)``; ``None`` kwargs are dropped."""
+    """``create_partitioner("skew", num_partitions=5, skew=0.6, seed=0)``; ``None`` kwargs are dropped, and so is
+    ``seed`` for deterministic partitioners (label-exclusive, geographic)."""
     if name not in PARTITIONERS:
         raise ValueError(f"Invalid partitioner: {name!r}. Must be one of ({', '.join(PARTITIONERS)}).")
-    return PARTITIONERS[name](**{k: v for k, v in kwargs.items() if v is not None})
+    import inspect
+
+    cls = PARTITIONERS[name]
+    accepted = inspect.signature(cls).parameters
+    kwargs = {k: v for k, v in kwargs.items() if v is not None and not (k == "seed" and k not in accepted)}
+    return cls(**kwargs)

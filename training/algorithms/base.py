@@ -1,0 +1,57 @@
+"""What every algorithm implements: apply one iteration's update to the replicas and say what it sent.
+
+Parameters arrive as ``[L, n]`` views (L replicas held by this process: all K in the simulator, one per
+process under torch.distributed); ``comm`` averages or sums across all K replicas wherever they live.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import torch
+
+BYTES_DENSE = 4        # one float32 value
+BYTES_SPARSE = 8       # a 4-byte index and a 4-byte value
+
+
+class Algorithm(ABC):
+    name: ClassVar[str]
+    knob: ClassVar[str | None] = None           # the communication knob SkewScout moves
+    knob_grid: ClassVar[tuple] = ()             # the paper's static grid, loosest last
+    syncs_every_iteration: ClassVar[bool] = True
+
+    def __init__(self, params: list[torch.Tensor], comm, momentum: float = 0.9, weight_decay: float = 5e-4,
+                 lr0: float = 0.01, **knobs):
+        self.params, self.comm = params, comm
+        self.momentum, self.weight_decay, self.lr0 = momentum, weight_decay, lr0
+        self.mom = [torch.zeros_like(p) for p in params]
+        if knobs:
+            raise ValueError(f"{self.name} does not take {sorted(knobs)}")
+
+    def get_knob(self):
+        return getattr(self, self.knob) if self.knob else None
+
+    def set_knob(self, value) -> None:
+        if not self.knob:
+            raise ValueError(f"{self.name} has no communication knob")
+        setattr(self, self.knob, type(getattr(self, self.knob))(value))
+
+    def grad_with_decay(self, p: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        return g + self.weight_decay * p if self.weight_decay else g
+
+    @abstractmethod
+    def step(self, grads: list[torch.Tensor], lr: float, iteration: int) -> torch.Tensor:
+        """Update ``self.params`` in place; return bytes sent this iteration per local replica, ``[L]``."""
+
+    def syncs_at(self, iteration: int) -> bool:
+        """Whether replicas exchange models (and shared BN statistics) after this iteration."""
+        return self.syncs_every_iteration
+
+    def state_dict(self) -> dict:
+        return {"mom": self.mom, "knob": self.get_knob()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for m, s in zip(self.mom, state["mom"]):
+            m.copy_(s)
+        if self.knob and state.get("knob") is not None:
+            self.set_knob(state["knob"])

@@ -1,0 +1,46 @@
+"""Gaia: each replica applies its own updates at once and accumulates them; an entry is sent to all other
+partitions when |accumulated / weight| > T (or the weight is 0), then zeroed there. Dense when sparse is bigger.
+T decays with the learning rate schedule."""
+from __future__ import annotations
+
+import torch
+
+from training.algorithms.base import BYTES_DENSE, BYTES_SPARSE, Algorithm
+
+
+class Gaia(Algorithm):
+    name = "gaia"
+    knob = "threshold"
+    knob_grid = (0.02, 0.05, 0.10, 0.20, 0.30)
+
+    def __init__(self, params, comm, threshold: float = 0.1, **kw):
+        super().__init__(params, comm, **kw)
+        self.threshold = float(threshold)
+        self.acc = [torch.zeros_like(p) for p in params]
+
+    def step(self, grads, lr, iteration):
+        K = self.comm.world
+        t = self.threshold * lr / self.lr0
+        L = self.params[0].shape[0]
+        sent = torch.zeros(L)
+        for p, g, m, a in zip(self.params, grads, self.mom, self.acc):
+            m.mul_(self.momentum).add_(self.grad_with_decay(p, g))
+            u = (lr / K) * m                     # a partition's share of the global step
+            p.sub_(u)
+            a.add_(u)
+            mask = (a.abs() > t * p.abs()) | (p == 0)
+            out = torch.where(mask, a, torch.zeros_like(a))
+            p.sub_(self.comm.sum_others(out))     # apply what the other partitions sent
+            a.masked_fill_(mask, 0.0)
+            nnz = mask.sum(1).to(torch.float64)
+            per_dest = torch.minimum(nnz * BYTES_SPARSE, torch.full_like(nnz, p.shape[1] * BYTES_DENSE))
+            sent += (per_dest * (K - 1)).to(sent.dtype)        # to every other partition
+        return sent
+
+    def state_dict(self):
+        return super().state_dict() | {"acc": self.acc}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        for a, s in zip(self.acc, state["acc"]):
+            a.copy_(s)
