@@ -35,7 +35,8 @@ def run_demo(home: str = "flickr-mammal-data/demo", scale: float = DEMO_SCALE, s
         train_cfg = Path(training.__file__).parent / "configs" / DEMO_TRAIN_CONFIG
         cfg = BuildConfig(catalog=catalog, home=str(home_path), api_url=server.rest_url,
                           static_base=server.static_base, rate=1e7, api_timeout=5.0, sim_seed=seed, sim_scale=scale,
-                          filter_train=True, filter_model="catalogue", max_upload_date="2021-01-01",
+                          filter_train=True, filter_model="mobilenetv3_small_050", filter_threshold=0.1,
+                          max_upload_date="2021-01-01",
                           train_config=str(train_cfg) if train_cfg.is_file() else None,
                           **({"stages": stages} if stages else {}))
         from flows.build import build_flow
@@ -64,5 +65,19 @@ def print_summary(summary: dict) -> None:
         print(f"\n-- {stage} ({out.get('seconds', '?')} s): {brief}")
         if text:
             print(text)
+    if "geocode" in summary:
+        import numpy as np
+
+        from flows.commands.stats import label_table
+        from pipeline.analytics import plot_heatmap, stats
+
+        st = stats(con, "continent", "ours")
+        png = Path(demo["catalog"]).parent / "plots" / "heatmap_continent.png"
+        png.parent.mkdir(parents=True, exist_ok=True)
+        plot_heatmap(st["regions"], st["labels"], np.array(st["counts"]), png,
+                     "Kept photos: where each class was photographed (offline world)")
+        print("\nkept photos, class x continent:")
+        print(label_table(st))
+        print(f"heatmap: {png}")
     print(f"\ncatalog: {demo['catalog']}   total {demo['seconds']} s")
     print(f"try: flickr-mammal sql --catalog {demo['catalog']} \"SELECT * FROM classes LIMIT 5\"")

@@ -8,6 +8,7 @@ CREATE TABLE IF NOT EXISTS filter_scores (
     mammal_prob     DOUBLE,        -- probability mass on all mammal classes of the model
     top5_idx        INTEGER[],
     top5_prob       DOUBLE[],
+    class_in_top5   BOOLEAN,       -- one of the class's outputs is among the top 5
     PRIMARY KEY (photo_id, label_id, model, weights_sha256)
 );
 
