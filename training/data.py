@@ -93,7 +93,7 @@ def load_data(cfg: dict, seed: int = 0) -> Data:
         tr, te = _split(x, y, test_fraction, seed)
         return _tensors(x, y, tr, te, len(classes), 0.45, 0.25)
     if name == "manifest":
-        return _manifest(Path(cfg["path"]), int(cfg.get("img_size", 64)))
+        return _manifest(Path(cfg["path"]), int(cfg.get("img_size", 64)), bool(cfg.get("shuffle_partitions")), seed)
     raise UserError(f"unknown dataset {name!r}; datasets are {', '.join(DATASETS)}")
 
 
@@ -108,7 +108,7 @@ def _images(paths, size: int) -> np.ndarray:
     return out
 
 
-def _manifest(path: Path, size: int) -> Data:
+def _manifest(path: Path, size: int, shuffle: bool = False, seed: int = 0) -> Data:
     """The export's manifest: its partitions are kept as they are (geography decides, not a partitioner)."""
     import json
 
@@ -127,5 +127,9 @@ def _manifest(path: Path, size: int) -> Data:
     d = _tensors(x, y, np.flatnonzero(train), np.flatnonzero(~train), int(meta["num_classes"]), 0.45, 0.25)
     part = m.partition.to_numpy()[train]
     d.partitions = [np.flatnonzero(part == k) for k in range(int(meta["num_partitions"]))]
+    if shuffle:     # same data and partition sizes, labels spread IID: the skew-free control
+        perm = np.random.default_rng(seed).permutation(np.concatenate(d.partitions))
+        cuts = np.cumsum([len(p) for p in d.partitions])[:-1]
+        d.partitions = [np.sort(p) for p in np.split(perm, cuts)]
     d.partition_names = list(meta["partition_names"])
     return d

@@ -1,0 +1,68 @@
+"""The named experiments: each is a list of (key, config) runs; results are aggregated over seeds."""
+from __future__ import annotations
+
+import copy
+
+SKEWS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+ALGOS = {"bsp": {"name": "bsp"}, "gaia": {"name": "gaia", "threshold": 0.2},
+         "fedavg": {"name": "fedavg", "iter_local": 20}, "dgc": {"name": "dgc", "sparsity": 0.99}}
+
+
+def base_config(data: dict, iterations: int, seed: int) -> dict:
+    return {"data": dict(data), "partition": {"name": "iid", "num_partitions": 5, "seed": seed},
+            "model": {"name": "lenet_gn"}, "algorithm": {"name": "bsp"},
+            "solver": {"lr": 0.02, "batch_size": 20, "iterations": iterations},
+            "run": {"seed": seed, "eval_every": max(1, iterations // 8)}}
+
+
+def with_(cfg: dict, **sections) -> dict:
+    c = copy.deepcopy(cfg)
+    for k, v in sections.items():
+        c[k] = {**c.get(k, {}), **v} if k != "algorithm" else dict(v)
+    return c
+
+
+def f1(base):
+    for a, algo in ALGOS.items():
+        if a == "dgc":
+            algo = algo | {"warmup_iters": max(1, base["solver"]["iterations"] // 20)}
+        for part in ("iid", "label-exclusive"):
+            yield (a, part), with_(base, algorithm=algo, partition={"name": part})
+
+
+def f2(base):
+    for model in ("lenet_bn", "lenet_gn"):
+        for part in ("iid", "label-exclusive"):
+            yield (model, part), with_(base, model={"name": model}, partition={"name": part})
+
+
+def f3(base):
+    for s in SKEWS:
+        yield ("fedavg", s), with_(base, algorithm=ALGOS["fedavg"], partition={"name": "skew", "skew": s})
+
+
+def f4(base, gaia_grid=(0.02, 0.05, 0.1, 0.2, 0.3), fedavg_grid=(5, 10, 20, 50, 100), sigma=0.05):
+    skewed = with_(base, partition={"name": "label-exclusive"})
+    travel = max(1, base["solver"]["iterations"] // 12)
+    yield ("bsp", None), with_(skewed, algorithm={"name": "bsp"})
+    for name, knob, grid, start in (("gaia", "threshold", gaia_grid, 0.2), ("fedavg", "iter_local", fedavg_grid, 50)):
+        for v in grid:
+            yield (name, v), with_(skewed, algorithm={"name": name, knob: v})
+        yield (name, "skewscout"), with_(skewed, algorithm={"name": name, knob: start},
+                                         skewscout={"enabled": True, "sigma": sigma, "travel_every": travel,
+                                                    "sample_size": 100, "grid": list(grid)})
+
+
+def f5(base, manifest: str | None):
+    if not manifest:
+        return
+    geo = with_(base, data={"name": "manifest", "path": manifest, "img_size": 32}, model={"name": "lenet_gn"})
+    geo.pop("partition", None)
+    for a in ("bsp", "gaia", "fedavg"):
+        yield (a, "geographic"), with_(geo, algorithm=ALGOS[a])
+        shuffled = with_(geo, algorithm=ALGOS[a])
+        shuffled["data"]["shuffle_partitions"] = True
+        yield (a, "same data, IID"), shuffled
+
+
+EXPERIMENTS = {"F1": f1, "F2": f2, "F3": f3, "F4": f4, "F5": f5}

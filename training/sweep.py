@@ -1,0 +1,86 @@
+"""A static grid of one algorithm's knob (resumable, one line per finished run) and the Oracle: the least
+communication among the runs that reach the target accuracy."""
+from __future__ import annotations
+
+import copy
+import json
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from catalog.errors import UserError
+from training.algorithms import ALGORITHMS
+
+
+def bytes_to_target(rows: list[dict], target: float) -> float | None:
+    """Communication spent when the mean accuracy first reaches ``target`` (None if it never does)."""
+    for r in rows:
+        if r["acc_mean"] >= target:
+            return r["bytes"]
+    return None
+
+
+def oracle(results: list[dict], target: float) -> dict | None:
+    """The cheapest run (bytes to reach ``target``) among those that reach it; None when none does."""
+    ok = [r | {"bytes_to_target": b} for r in results if (b := bytes_to_target(r["rows"], target)) is not None]
+    return min(ok, key=lambda r: (r["bytes_to_target"], str(r["knob"]))) if ok else None
+
+
+def _run_one(args) -> dict:
+    config, out, label = args
+    from training.runner import run_training
+
+    done = Path(out) / "done.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    rows = run_training(config, out, resume=True)
+    result = {"label": label, "knob": config["algorithm"].get(ALGORITHMS[config["algorithm"]["name"]].knob),
+              "algorithm": config["algorithm"]["name"], "rows": rows, "final_acc": rows[-1]["acc_mean"],
+              "bytes": rows[-1]["bytes"]}
+    done.write_text(json.dumps(result))
+    return result
+
+
+def grid_configs(config: dict, grid: list | None, out_root: Path) -> list[tuple[dict, str, str]]:
+    name = config.get("algorithm", {}).get("name", "bsp")
+    algo = ALGORITHMS.get(name)
+    if algo is None or not algo.knob:
+        raise UserError(f"algorithm {name!r} has no knob to sweep; sweep gaia, fedavg or dgc")
+    values = grid or list(algo.knob_grid)
+    out = []
+    for v in values:
+        c = copy.deepcopy(config)
+        c["algorithm"][algo.knob] = v
+        c.get("skewscout", {}).pop("enabled", None)
+        out.append((c, str(out_root / f"{name}-{algo.knob}={v}"), f"{name} {algo.knob}={v}"))
+    return out
+
+
+def sweep(config: dict, out_root: str | Path, grid: list | None = None, *, jobs: int = 1, target: float | None = None,
+          target_rel: float | None = None, with_bsp: bool = True, echo=print) -> dict:
+    out_root = Path(out_root)
+    runs = grid_configs(config, grid, out_root)
+    if with_bsp:
+        b = copy.deepcopy(config)
+        b["algorithm"] = {"name": "bsp"}
+        runs.append((b, str(out_root / "bsp"), "bsp"))
+    results = []
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for r in pool.map(_run_one, runs):
+                results.append(r)
+                echo(f"{r['label']:<28} acc {r['final_acc']:.3f}  bytes {r['bytes'] / 1e6:10.1f} MB")
+    else:
+        for run in runs:
+            r = _run_one(run)
+            results.append(r)
+            echo(f"{r['label']:<28} acc {r['final_acc']:.3f}  bytes {r['bytes'] / 1e6:10.1f} MB")
+    bsp = next((r for r in results if r["label"] == "bsp"), None)
+    if target is None:
+        if target_rel is None or bsp is None:
+            raise UserError("give --target ACC, or --target-rel FRACTION of BSP's accuracy")
+        target = target_rel * bsp["final_acc"]
+    best = oracle([r for r in results if r["label"] != "bsp"], target)
+    return {"target": target, "oracle": None if best is None else {k: best[k] for k in ("label", "knob", "bytes_to_target", "final_acc")},
+            "bsp": None if bsp is None else {"final_acc": bsp["final_acc"], "bytes_to_target": bytes_to_target(bsp["rows"], target)},
+            "runs": [{k: r[k] for k in ("label", "knob", "final_acc", "bytes")} | {"bytes_to_target": bytes_to_target(r["rows"], target)}
+                     for r in results]}
