@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +29,17 @@ def _make(args):
 
     for i in range(start, stop):
         (Path(d) / f"{i}.jpg").write_bytes(render(10_000 + i, i % 42, (640, 480), quality=92))
+
+
+def _wait_for(port: int, seconds: float = 20.0) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"image server on port {port} did not start")
 
 
 def run_measured(cmd, env=None) -> tuple[float, float, float]:
@@ -53,10 +64,12 @@ def main():
     with ProcessPoolExecutor(2) as pool:
         list(pool.map(_make, chunks))
     size = sum(f.stat().st_size for f in imgs.iterdir()) / a.n
-    server = subprocess.Popen([sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1", "-d", str(imgs)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    line = server.stdout.readline()
-    port = int(line.split("port ")[1].split()[0])
+    with socket.socket() as s:          # a free port; the server's request log goes nowhere (a full pipe stalls it)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "-d", str(imgs)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for(port)
     urls = [f"http://127.0.0.1:{port}/{i}.jpg" for i in range(a.n)]
     try:
         # ours: a catalog whose photos point at those URLs
