@@ -54,7 +54,7 @@ class Resizer:
                 if im.format == "JPEG" and size[0] * 2 <= w:
                     im.draft("RGB", size)          # DCT-domain downscale: decode at 1/2, 1/4 or 1/8
                 im = im.convert("RGB")
-                im = im.resize(size, Image.BICUBIC, reducing_gap=3.0)
+                im = im.resize(size, Image.BILINEAR, reducing_gap=2.0)   # antialiased; ~40% cheaper than bicubic
                 out = io.BytesIO()
                 im.save(out, "JPEG", quality=self.quality)
                 return Resized(out.getvalue(), size[0], size[1], None)
