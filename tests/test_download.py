@@ -93,7 +93,7 @@ def test_kill_9_then_rerun_gives_the_same_files_and_rows(served, tmp_path):
     home = tmp_path / "killed"
     cat = fresh(tmpl, home)
     cmd = [PYTHON, "-m", "flows.cli", "download", "--catalog", str(cat), "--static-base", server.static_base,
-           "--longest-side", "320", "--threads", "4", "--json"]
+           "--longest-side", "320", "--threads", "2", "--json"]
     rng = random.Random(5)
     kills = 0
     for _ in range(4):
