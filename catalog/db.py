@@ -86,3 +86,13 @@ def transaction(con: duckdb.DuckDBPyConnection):
         raise
     else:
         con.execute("COMMIT")
+
+
+def write_arrow(con: duckdb.DuckDBPyConnection, sql: str, table) -> None:
+    """Run ``sql``, which reads the Arrow ``table`` as ``_batch``, in one transaction: a batch lands whole."""
+    con.register("_batch", table)
+    try:
+        with transaction(con):
+            con.execute(sql)
+    finally:
+        con.unregister("_batch")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from catalog.db import transaction
+from catalog.db import write_arrow
 from pipeline.download.downloader import ROW_SCHEMA, ShardSettings, download_shard
 from pipeline.download.reader import DEFAULT_STATIC_BASE, Job, read_jobs, shard
 
@@ -13,12 +13,7 @@ __all__ = ["DEFAULT_STATIC_BASE", "Job", "ROW_SCHEMA", "ShardSettings", "downloa
 
 def write_rows(con, rows) -> None:
     """One shard's rows in one transaction (after its files are on disk)."""
-    con.register("_rows", rows)
-    try:
-        with transaction(con):
-            con.execute("INSERT OR REPLACE INTO downloads SELECT * FROM _rows")
-    finally:
-        con.unregister("_rows")
+    write_arrow(con, "INSERT OR REPLACE INTO downloads SELECT * FROM _batch", rows)
 
 
 def download(con, home: str, *, static_base: str | None = None, shorter_side: int | None = None,

@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from catalog.db import transaction
+from catalog.db import write_arrow
 from pipeline.filter.model import CATALOGUE, Classifier
 from pipeline.filter.synsets import catalogue_mammal_indices, class_indices
 
@@ -80,12 +80,7 @@ def predict(clf: Classifier, photos, home, device: torch.device, batch_size: int
 
 
 def write_scores(con, table: pa.Table) -> None:
-    con.register("_scores", table)
-    try:
-        with transaction(con):
-            con.execute("INSERT OR REPLACE INTO filter_scores SELECT * FROM _scores")
-    finally:
-        con.unregister("_scores")
+    write_arrow(con, "INSERT OR REPLACE INTO filter_scores SELECT * FROM _batch", table)
 
 
 def score(con, clf: Classifier, classes, home, *, device: str | None = None, shard_size: int = 512,

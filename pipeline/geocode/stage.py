@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pyarrow as pa
 
-from catalog.db import transaction
+from catalog.db import transaction, write_arrow
 from catalog.geography import load_m49
 from pipeline.geocode.geocoder import geocode
 
@@ -32,12 +32,7 @@ def geocode_catalog(con, redo: bool = False) -> dict:
             "method": pa.array(g["method"].tolist(), pa.string()),
             "flag": pa.array(g["flag"].tolist(), pa.string()),
         })
-        con.register("_geo", out)
-        try:
-            with transaction(con):
-                con.execute("INSERT OR REPLACE INTO geocodes SELECT * FROM _geo")
-        finally:
-            con.unregister("_geo")
+        write_arrow(con, "INSERT OR REPLACE INTO geocodes SELECT * FROM _batch", out)
     flags = dict(con.execute("SELECT coalesce(flag, 'ok'), count(*) FROM geocodes GROUP BY 1").fetchall())
     dt = time.perf_counter() - t0
     return {"geocoded": n, "flags": flags, "seconds": round(dt, 2), "photos_per_s": round(n / dt) if n else 0}
