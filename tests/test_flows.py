@@ -21,7 +21,7 @@ def test_crawl_flow_lands_data_and_never_shows_the_key(tmp_path, sim_server, sim
                      classes_label="three")
     assert out["status"] == "done" and out["new_photos"] > 0
     con = duckdb.connect(str(path), read_only=True)
-    n = con.execute("SELECT count(DISTINCT photo_id) FROM photo_classes").fetchone()[0]
+    n = con.execute("SELECT count(DISTINCT photo_id) FROM photo_classes").fetchall()[0][0]
     con.close()
     t = sim_world.truth().to_pandas()
     want = t[t.label_id.isin([c.label_id for c in select_classes(load_classes(), ["Cat", "Hedgehog", "Skunk"])])]
