@@ -1,0 +1,156 @@
+"""LeNet (Caffe cifar10_full, padded for 28×28) on MNIST-10k, FedAvg, 5 label-exclusive partitions × 50 local
+steps of batch 20 × 10 rounds: our vectorized simulator, a plain per-replica PyTorch loop, Flower's
+run_simulation (if flwr[simulation] is importable), and one model on the same sample-gradients at batch 100.
+
+    .venv/bin/python benchmarks/simulate.py [--mnist ../shared/data/mnist] [--rounds 10]
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from training.data import load_data
+from training.models import create_model
+from training.partitions import LabelExclusivePartitioner
+from training.runner import run_training
+
+K, LOCAL, B = 5, 50, 20
+
+
+def config(mnist: str, rounds: int) -> dict:
+    return {"data": {"name": "mnist", "path": mnist, "test_fraction": 0.2},
+            "partition": {"name": "label-exclusive", "num_partitions": K}, "model": {"name": "lenet"},
+            "algorithm": {"name": "fedavg", "iter_local": LOCAL},
+            "solver": {"lr": 0.01, "batch_size": B, "iterations": LOCAL * rounds, "lr_steps": []},
+            "run": {"seed": 0, "eval_every": LOCAL * rounds}}
+
+
+def plain_loop(data, parts, rounds: int) -> float:
+    """The straightforward way: K separate models, a Python loop over them, averaging every LOCAL steps."""
+    torch.manual_seed(0)
+    kw = dict(num_classes=10, in_chans=1, img_size=28)
+    base = create_model("lenet", **kw)
+    models = [copy.deepcopy(base) for _ in range(K)]
+    opts = [torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4) for m in models]
+    rngs = [np.random.default_rng([0, k]) for k in range(K)]
+    for _ in range(rounds):
+        for k, (m, o) in enumerate(zip(models, opts)):
+            for _ in range(LOCAL):
+                idx = rngs[k].choice(parts[k], B, replace=False)
+                loss = F.cross_entropy(m(data.x_train[idx])[:, 0], data.y_train[idx])
+                o.zero_grad()
+                loss.backward()
+                o.step()
+        with torch.no_grad():
+            for ps in zip(*(m.parameters() for m in models)):
+                mean = torch.stack([p for p in ps]).mean(0)
+                for p in ps:
+                    p.copy_(mean)
+    with torch.no_grad():
+        acc = [(m(data.x_test)[:, 0].argmax(-1) == data.y_test).float().mean().item() for m in models]
+    return float(np.mean(acc))
+
+
+def single_model(data, rounds: int) -> float:
+    """The limit: one model, the same number of sample-gradients, batch K*B."""
+    torch.manual_seed(0)
+    m = create_model("lenet", num_classes=10, in_chans=1, img_size=28)
+    o = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    rng = np.random.default_rng(0)
+    for _ in range(rounds * LOCAL):
+        idx = rng.choice(len(data.y_train), K * B, replace=False)
+        loss = F.cross_entropy(m(data.x_train[idx])[:, 0], data.y_train[idx])
+        o.zero_grad()
+        loss.backward()
+        o.step()
+    with torch.no_grad():
+        return (m(data.x_test)[:, 0].argmax(-1) == data.y_test).float().mean().item()
+
+
+def flower(data, parts, rounds: int):
+    try:
+        import flwr  # noqa: F401
+        from flwr.client import ClientApp, NumPyClient
+        from flwr.server import ServerApp, ServerAppComponents, ServerConfig
+        from flwr.server.strategy import FedAvg
+        from flwr.simulation import run_simulation
+    except Exception as e:                     # noqa: BLE001
+        return None, f"flwr[simulation] not importable ({type(e).__name__})"
+
+    def get(m):
+        return [p.detach().numpy().copy() for p in m.state_dict().values()]
+
+    def put(m, arrays):
+        m.load_state_dict({k: torch.tensor(v) for k, v in zip(m.state_dict(), arrays)})
+
+    class Client(NumPyClient):
+        def __init__(self, k):
+            self.k = k
+            torch.manual_seed(0)
+            self.m = create_model("lenet", num_classes=10, in_chans=1, img_size=28)
+            self.rng = np.random.default_rng([0, k])
+
+        def fit(self, parameters, cfg):
+            put(self.m, parameters)
+            o = torch.optim.SGD(self.m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+            for _ in range(LOCAL):
+                idx = self.rng.choice(parts[self.k], B, replace=False)
+                loss = F.cross_entropy(self.m(data.x_train[idx])[:, 0], data.y_train[idx])
+                o.zero_grad()
+                loss.backward()
+                o.step()
+            return get(self.m), LOCAL * B, {}
+
+    client_app = ClientApp(client_fn=lambda ctx: Client(int(ctx.node_config["partition-id"])).to_client())
+
+    def server_fn(ctx):
+        return ServerAppComponents(strategy=FedAvg(fraction_evaluate=0.0, min_available_clients=K),
+                                   config=ServerConfig(num_rounds=rounds))
+    t0 = time.perf_counter()
+    run_simulation(server_app=ServerApp(server_fn=server_fn), client_app=client_app, num_supernodes=K,
+                   backend_config={"client_resources": {"num_cpus": 1}})
+    return time.perf_counter() - t0, None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mnist", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--no-flower", action="store_true")
+    a = ap.parse_args()
+    cfg = config(a.mnist, a.rounds)
+    data = load_data(cfg["data"], 0)
+    p = LabelExclusivePartitioner(K)
+    import pyarrow as pa
+    p.dataset = pa.table({"label": data.y_train.numpy()})
+    parts = [p.load_partition(k) for k in range(K)]
+    t0 = time.perf_counter()
+    rows = run_training(cfg, "/tmp/bench-sim", resume=False)
+    t_ours = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    acc_loop = plain_loop(data, parts, a.rounds)
+    t_loop = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    acc_single = single_model(data, a.rounds)
+    t_single = time.perf_counter() - t0
+    t_flwr, why = (None, "skipped") if a.no_flower else flower(data, parts, a.rounds)
+    print(f"\nLeNet on MNIST-10k, FedAvg, {K} label-exclusive partitions x {LOCAL} local steps of batch {B} x "
+          f"{a.rounds} rounds, {torch.get_num_threads()} threads")
+    print(f"{'':<36}{'wall s':>8}{'x limit':>9}{'test acc':>10}")
+    print(f"{'one model, batch 100 (the limit)':<36}{t_single:>8.1f}{1.0:>9.2f}{100 * acc_single:>9.1f}%")
+    print(f"{'flickr-mammal simulator':<36}{t_ours:>8.1f}{t_ours / t_single:>9.2f}{100 * rows[-1]['acc_mean']:>9.1f}%")
+    print(f"{'plain per-replica loop':<36}{t_loop:>8.1f}{t_loop / t_single:>9.2f}{100 * acc_loop:>9.1f}%")
+    if t_flwr:
+        print(f"{'Flower run_simulation':<36}{t_flwr:>8.1f}{t_flwr / t_single:>9.2f}{'':>10}")
+    else:
+        print(f"{'Flower run_simulation':<36}{'—':>8}   {why}")
+
+
+if __name__ == "__main__":
+    main()
