@@ -136,9 +136,10 @@ class Trainer:
         self.param_names = [n for n, _ in self.model.named_parameters()]
         self.params = [p for p in self.model.parameters()]
         self.buffers = [b for n, b in self.model.named_buffers() if n.endswith(("running_mean", "running_var"))]
-        # per-replica tensor rank decides DGC compression (dim > 1 only)
-        self.compress = [(p.dim() - 1 if n.startswith("classifier") else p.dim()) > 1
-                         for n, p in zip(self.param_names, single.parameters())]
+        # per-replica tensor rank decides DGC compression (dim > 1 only); a model states it with param_dims()
+        dims = single.param_dims() if hasattr(single, "param_dims") else [
+            p.dim() - 1 if n.startswith("classifier") else p.dim() for n, p in single.named_parameters()]
+        self.compress = [d > 1 for d in dims]
         self.model_bytes = 4 * sum(p.numel() for p in single.parameters())
         self.buffer_bytes = 4 * sum(b.numel() for n, b in single.named_buffers() if n.endswith(("running_mean", "running_var")))
 
