@@ -186,13 +186,14 @@ class Trainer:
         return float(losses.detach().mean())
 
     @torch.no_grad()
-    def evaluate_local(self, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> torch.Tensor:
-        """Accuracy of each local replica on (x, y)."""
-        self.model.eval()
+    def evaluate_local(self, x: torch.Tensor, y: torch.Tensor, batch: int = 1000, model=None) -> torch.Tensor:
+        """Accuracy of each local replica (of ``model``, default the trained one) on (x, y)."""
+        model = model or self.model
+        model.eval()
         correct = torch.zeros(self.L)
         for i in range(0, len(y), batch):
             xb = x[i:i + batch].to(self.device).repeat(1, self.L, 1, 1)
-            pred = self.model(xb).argmax(-1).cpu()                                      # [n, L]
+            pred = model(xb).argmax(-1).cpu()                                           # [n, L]
             correct += (pred == y[i:i + batch, None]).sum(0)
         return correct / max(1, len(y))
 
@@ -204,19 +205,55 @@ class Trainer:
         self.comm.dist.all_gather(out, t.contiguous())
         return torch.cat(out)
 
+    def _travel_sample(self, dst: int, sample_size: int, seed: int):
+        rng = np.random.default_rng([seed, dst])
+        part = self.parts[dst]
+        idx = rng.choice(part, size=min(sample_size, len(part)), replace=False)
+        return self.data.x_train[idx], self.data.y_train[idx]
+
     def travel_and_score(self, pairs, sample_size: int, seed: int):
-        """SkewScout: src's model visits dst; both scored on a fixed sample of dst's training data."""
+        """SkewScout: src's model visits dst; both scored on a fixed sample of dst's training data.
+        Returns (local accuracy, travelled accuracy) per pair, the same on every rank."""
         if not isinstance(self.comm, LocalComm):
-            raise NotImplementedError("model travel runs in the in-process simulator")
+            return self._travel_and_score_dist(pairs, sample_size, seed)
         out = []
         for src, dst in pairs:
-            rng = np.random.default_rng([seed, dst])
-            part = self.parts[dst]
-            idx = rng.choice(part, size=min(sample_size, len(part)), replace=False)
-            acc = self.evaluate_local(self.data.x_train[idx], self.data.y_train[idx])
+            acc = self.evaluate_local(*self._travel_sample(dst, sample_size, seed))
             out.append((float(acc[dst]), float(acc[src])))
             self.bytes_travel[src] += self.model_bytes + self.buffer_bytes
         return out
+
+    def _travel_and_score_dist(self, pairs, sample_size: int, seed: int):
+        """Each src rank sends its weights and BN statistics to dst point-to-point; dst scores both models;
+        the scores are all-reduced so every rank's controller moves the knob the same way."""
+        import copy
+
+        dist, rank = self.comm.dist, self.comm.rank0
+        state = self.params + self.buffers
+        flat = torch.cat([t.detach().reshape(-1) for t in state])        # on the device: nccl sends from GPU
+        ops, inbox = [], {}
+        for i, (src, dst) in enumerate(pairs):
+            if rank == src:
+                ops.append(dist.P2POp(dist.isend, flat, dst))
+                self.bytes_travel[0] += self.model_bytes + self.buffer_bytes
+            if rank == dst:
+                inbox[i] = torch.empty_like(flat)
+                ops.append(dist.P2POp(dist.irecv, inbox[i], src))
+        for req in dist.batch_isend_irecv(ops) if ops else []:
+            req.wait()
+        scores = torch.zeros(len(pairs), 2, dtype=torch.float64, device=flat.device)
+        for i, received in inbox.items():
+            visitor = copy.deepcopy(self.model)
+            offset = 0
+            for t in [p for p in visitor.parameters()] + [b for n, b in visitor.named_buffers()
+                                                          if n.endswith(("running_mean", "running_var"))]:
+                t.data.copy_(received[offset: offset + t.numel()].view_as(t))
+                offset += t.numel()
+            x, y = self._travel_sample(pairs[i][1], sample_size, seed)
+            scores[i, 0] = float(self.evaluate_local(x, y)[0])
+            scores[i, 1] = float(self.evaluate_local(x, y, model=visitor)[0])
+        dist.all_reduce(scores)
+        return [(float(a), float(b)) for a, b in scores.cpu()]
 
     def _record(self, loss: float) -> dict:
         acc = self.gather(self.evaluate_local(self.data.x_test, self.data.y_test))
