@@ -19,6 +19,7 @@ from training.data import load_data
 from training.models import create_model
 from training.partitions import LabelExclusivePartitioner
 from training.runner import run_training
+from training.trainer import Sampler
 
 K, LOCAL, B = 5, 50, 20
 
@@ -38,11 +39,11 @@ def plain_loop(data, parts, rounds: int) -> float:
     base = create_model("lenet", **kw)
     models = [copy.deepcopy(base) for _ in range(K)]
     opts = [torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4) for m in models]
-    rngs = [np.random.default_rng([0, k]) for k in range(K)]
+    samplers = [Sampler(parts[k], 0, k) for k in range(K)]           # the simulator's data order
     for _ in range(rounds):
         for k, (m, o) in enumerate(zip(models, opts)):
             for _ in range(LOCAL):
-                idx = rngs[k].choice(parts[k], B, replace=False)
+                idx = samplers[k].next(B)
                 loss = F.cross_entropy(m(data.x_train[idx])[:, 0], data.y_train[idx])
                 o.zero_grad()
                 loss.backward()
@@ -62,9 +63,9 @@ def single_model(data, rounds: int) -> float:
     torch.manual_seed(0)
     m = create_model("lenet", num_classes=10, in_chans=1, img_size=28)
     o = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    rng = np.random.default_rng(0)
+    sampler = Sampler(np.arange(len(data.y_train)), 0, 0)
     for _ in range(rounds * LOCAL):
-        idx = rng.choice(len(data.y_train), K * B, replace=False)
+        idx = sampler.next(K * B)
         loss = F.cross_entropy(m(data.x_train[idx])[:, 0], data.y_train[idx])
         o.zero_grad()
         loss.backward()
@@ -81,7 +82,7 @@ def flower(data, parts, rounds: int):
         from flwr.server.strategy import FedAvg
         from flwr.simulation import run_simulation
     except Exception as e:                     # noqa: BLE001
-        return None, f"flwr[simulation] not importable ({type(e).__name__})"
+        return None, f"flwr[simulation] not importable ({type(e).__name__}; bash benchmarks/flower-venv.sh)"
 
     def get(m):
         return [p.detach().numpy().copy() for p in m.state_dict().values()]
@@ -94,13 +95,16 @@ def flower(data, parts, rounds: int):
             self.k = k
             torch.manual_seed(0)
             self.m = create_model("lenet", num_classes=10, in_chans=1, img_size=28)
-            self.rng = np.random.default_rng([0, k])
+            self.sampler = Sampler(parts[k], 0, k)     # Flower rebuilds clients each round: order restarts
+
+        def get_parameters(self, config):
+            return get(self.m)
 
         def fit(self, parameters, cfg):
             put(self.m, parameters)
             o = torch.optim.SGD(self.m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
             for _ in range(LOCAL):
-                idx = self.rng.choice(parts[self.k], B, replace=False)
+                idx = self.sampler.next(B)
                 loss = F.cross_entropy(self.m(data.x_train[idx])[:, 0], data.y_train[idx])
                 o.zero_grad()
                 loss.backward()
@@ -109,13 +113,24 @@ def flower(data, parts, rounds: int):
 
     client_app = ClientApp(client_fn=lambda ctx: Client(int(ctx.node_config["partition-id"])).to_client())
 
+    final = {}
+
+    def evaluate(server_round, arrays, cfg):
+        if server_round == rounds:              # score the global model once, after the last round
+            m = create_model("lenet", num_classes=10, in_chans=1, img_size=28)
+            put(m, arrays)
+            with torch.no_grad():
+                final["acc"] = (m(data.x_test)[:, 0].argmax(-1) == data.y_test).float().mean().item()
+        return None
+
     def server_fn(ctx):
-        return ServerAppComponents(strategy=FedAvg(fraction_evaluate=0.0, min_available_clients=K),
+        return ServerAppComponents(strategy=FedAvg(fraction_evaluate=0.0, min_available_clients=K,
+                                                   evaluate_fn=evaluate),
                                    config=ServerConfig(num_rounds=rounds))
     t0 = time.perf_counter()
     run_simulation(server_app=ServerApp(server_fn=server_fn), client_app=client_app, num_supernodes=K,
                    backend_config={"client_resources": {"num_cpus": 1}})
-    return time.perf_counter() - t0, None
+    return time.perf_counter() - t0, final.get("acc")
 
 
 def main():
@@ -147,7 +162,8 @@ def main():
     print(f"{'flickr-mammal simulator':<36}{t_ours:>8.1f}{t_ours / t_single:>9.2f}{100 * rows[-1]['acc_mean']:>9.1f}%")
     print(f"{'plain per-replica loop':<36}{t_loop:>8.1f}{t_loop / t_single:>9.2f}{100 * acc_loop:>9.1f}%")
     if t_flwr:
-        print(f"{'Flower run_simulation':<36}{t_flwr:>8.1f}{t_flwr / t_single:>9.2f}{'':>10}")
+        acc_flwr = f"{100 * why:>9.1f}%" if why is not None else f"{'—':>10}"
+        print(f"{'Flower run_simulation':<36}{t_flwr:>8.1f}{t_flwr / t_single:>9.2f}{acc_flwr}")
     else:
         print(f"{'Flower run_simulation':<36}{'—':>8}   {why}")
 

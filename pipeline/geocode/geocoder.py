@@ -59,9 +59,10 @@ def geocode(lat, lon, accuracy=None) -> dict[str, np.ndarray]:
     idx = np.flatnonzero(ok)
     if len(idx):
         # identical coordinates are common (popular spots): look each distinct point up once
-        pts = np.stack([lat[idx], lon[idx]], 1)
-        uniq, inverse = np.unique(pts, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        import pandas as pd
+
+        inverse, keys = pd.factorize(lat[idx] + 1j * lon[idx])             # a hash, not a sort of 2-D rows
+        uniq = np.stack([keys.real, keys.imag], 1)
         places = rg.search([tuple(p) for p in uniq], mode=1, verbose=False)
         rg_cc = np.array([p["cc"] for p in places], dtype=object)
         plat = np.array([float(p["lat"]) for p in places])
