@@ -30,7 +30,7 @@ class BuildConfig:
     # download
     shorter_side: int | None = None
     longest_side: int | None = None
-    webdataset: bool = False
+    output_format: str = "files"                # files (images/<class>/<id>.jpg) | webdataset (shards/*.tar)
     # filter
     filter_model: str = "pnasnet5large"
     filter_weights: str | None = None           # local checkpoint; None = timm's cache

@@ -1,11 +1,14 @@
-"""The downloader, through real HTTP: faults never lose a good photo, kill -9 never changes the result."""
+"""The downloader, through real HTTP: faults never lose a good photo, kill -9 never changes the result, and the
+WebDataset layout holds the same images as the files layout, byte-identically across runs."""
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import shutil
 import signal
 import subprocess
+import tarfile
 import time
 from pathlib import Path
 
@@ -13,8 +16,9 @@ import duckdb
 import pytest
 
 from catalog import connect, load_classes, select_classes
+from catalog.errors import UserError
 from pipeline.crawl import Credentials, FlickrClient, crawl, upload_range
-from pipeline.download import download
+from pipeline.download import download, read_image
 from pipeline.download.resizer import Resizer
 from pipeline.sim import DEMO_API_KEY, DEMO_API_SECRET, Faults, SimServer, World
 from tests.conftest import PYTHON, REPO
@@ -54,8 +58,13 @@ def rows(path, where="TRUE"):
 
 
 def files(home: Path) -> dict:
+    """Images under their final names (a kill -9 can leave a ``.tmp<pid>`` beside them, never a half image)."""
     return {p.relative_to(home).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted((home / "images").rglob("*")) if p.is_file()}
+            for p in sorted((home / "images").rglob("*.jpg")) if p.is_file()}
+
+
+def tars(home: Path) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((home / "shards").glob("*.tar"))}
 
 
 def test_faults_lose_no_good_photo_and_record_every_bad_one(served, tmp_path):
@@ -86,14 +95,16 @@ def test_faults_lose_no_good_photo_and_record_every_bad_one(served, tmp_path):
     assert all(min(r[4], r[5]) == 256 for r in good)
 
 
-def test_kill_9_then_rerun_gives_the_same_files_and_rows(served, tmp_path):
+@pytest.mark.parametrize("output_format", ["files", "webdataset"])
+def test_kill_9_then_rerun_gives_the_same_files_and_rows(served, tmp_path, output_format):
     server, tmpl = served
     ref = fresh(tmpl, tmp_path / "ref")
-    download(connect(ref), str(tmp_path / "ref"), static_base=server.static_base, longest_side=320, show_progress=False)
+    download(connect(ref), str(tmp_path / "ref"), static_base=server.static_base, longest_side=320,
+             output_format=output_format, show_progress=False)
     home = tmp_path / "killed"
     cat = fresh(tmpl, home)
     cmd = [PYTHON, "-m", "flows.cli", "download", "--catalog", str(cat), "--static-base", server.static_base,
-           "--longest-side", "320", "--threads", "2", "--json"]
+           "--longest-side", "320", "--threads", "2", "--output-format", output_format, "--json"]
     rng = random.Random(5)
     kills = 0
     for _ in range(4):
@@ -108,6 +119,101 @@ def test_kill_9_then_rerun_gives_the_same_files_and_rows(served, tmp_path):
     assert kills >= 1
     assert rows(cat) == rows(ref)
     assert files(home) == files(tmp_path / "ref")
+    assert tars(home) == tars(tmp_path / "ref")
+    assert len(tars(home) if output_format == "webdataset" else files(home)) > 1
+
+
+@pytest.fixture(scope="module")
+def layouts(served, tmp_path_factory):
+    """The same world downloaded once as files and twice as WebDataset shards: {name: (home, rows)}."""
+    server, tmpl = served
+    server.faults = Faults()
+    out = {}
+    for name, fmt in (("files", "files"), ("wds_a", "webdataset"), ("wds_b", "webdataset")):
+        cat = fresh(tmpl, tmp_path_factory.mktemp(name))
+        download(connect(cat), str(cat.parent), static_base=server.static_base, longest_side=160, shard_size=128,
+                 output_format=fmt, show_progress=False)
+        out[name] = (cat.parent, rows(cat))
+    return out
+
+
+def test_webdataset_holds_the_same_images_as_the_files_layout(layouts):
+    (_, by_file), (_, by_tar) = layouts["files"], layouts["wds_a"]
+    assert {(r[0], r[6]) for r in by_tar if r[1] == "ok"} == {(r[0], r[6]) for r in by_file if r[1] == "ok"}
+    assert [r[:2] + r[3:] for r in by_tar] == [r[:2] + r[3:] for r in by_file]     # all but the path
+    assert all(r[2].startswith("shards/") and r[2].endswith(f".tar#{r[0]}.jpg") for r in by_tar if r[1] == "ok")
+
+
+def test_webdataset_shards_are_byte_identical_across_runs_and_follow_its_conventions(layouts):
+    (home_a, rows_a), (home_b, rows_b) = layouts["wds_a"], layouts["wds_b"]
+    assert rows_a == rows_b
+    assert tars(home_a) == tars(home_b) and len(tars(home_a)) == (len(rows_a) + 127) // 128
+    by_shard: dict[str, list] = {}
+    for r in rows_a:
+        by_shard.setdefault(r[2].split("#")[0], []).append(r)
+    for rel, members in by_shard.items():
+        with tarfile.open(home_a / rel) as tar:
+            infos = tar.getmembers()
+            assert [i.name for i in infos] == [f"{r[0]}.{ext}" for r in members for ext in ("jpg", "cls", "json")]
+            assert {(i.mtime, i.uid, i.gid, i.mode) for i in infos} == {(0, 0, 0, 0o644)}
+            pid, _, path, _, width, height, sha, _ = members[0]
+            meta = json.loads(tar.extractfile(f"{pid}.json").read())
+            label = int(tar.extractfile(f"{pid}.cls").read())
+        assert meta == {"photo_id": pid, "class": meta["class"], "label": label, "width": width, "height": height,
+                        "sha256": sha} and meta["class"] in CLASSES
+
+
+def test_images_read_back_through_the_catalog_path_in_both_layouts(layouts):
+    from pipeline.filter.dataset import PhotoDataset
+    from pipeline.filter.train import _load_images
+
+    for name in ("files", "wds_a"):
+        home, got = layouts[name]
+        ok = [r for r in got if r[1] == "ok"]
+        assert all(hashlib.sha256(read_image(home, r[2])).hexdigest() == r[6] for r in ok)
+        ds = PhotoDataset([(r[0], r[2]) for r in ok[:5]], home, transform=lambda im: im.size)
+        assert [ds[i] for i in range(5)] == [(r[0], (r[4], r[5])) for r in ok[:5]]
+        assert _load_images(home, [r[2] for r in ok[:3]], 16).shape == (3, 3, 16, 16)
+    with pytest.raises(FileNotFoundError, match="has no member '1.jpg'"):
+        read_image(home, ok[0][2].split("#")[0] + "#1.jpg")
+
+
+def test_retry_failed_never_overwrites_a_kept_shard(layouts, served, tmp_path):
+    from pipeline.download import shard_name
+
+    assert (shard_name(7), shard_name(7, {"00007"}), shard_name(7, {"00007", "00007-1"})) == ("00007", "00007-1",
+                                                                                              "00007-2")
+    server, _ = served
+    home = tmp_path / "wds"
+    shutil.copytree(layouts["wds_a"][0], home)
+    before = tars(home)
+    con = connect(home / "catalog.duckdb")
+    first = con.execute("SELECT min(photo_id) FROM downloads").fetchall()[0][0]   # starts a kept shard
+    con.execute("UPDATE downloads SET status = 'failed', path = NULL, error = 'HTTP 503' WHERE photo_id = ?", [first])
+    out = download(con, str(home), static_base=server.static_base, longest_side=160, retry_failed=True,
+                   output_format="webdataset", show_progress=False)
+    con.close()
+    assert out["downloaded"] == 1
+    assert tars(home) == before | {f"{first}-1.tar": tars(home)[f"{first}-1.tar"]}
+    got = rows(home / "catalog.duckdb")
+    assert [r[2] for r in got if r[0] == first] == [f"shards/{first}-1.tar#{first}.jpg"]
+    assert all(hashlib.sha256(read_image(home, r[2])).hexdigest() == r[6] for r in got)
+
+
+def test_export_names_the_layout_it_needs(layouts):
+    from pipeline.export import export
+
+    home, _ = layouts["wds_a"]
+    with pytest.raises(UserError, match=r"^\d+ of the dataset's images are WebDataset tar members \(e\.g\. shards/"
+                                        r".*export and train need the files layout: download with --output-format files$"):
+        export(connect(home / "catalog.duckdb"), home / "export", home, partitioner="iid", num_partitions=2)
+
+
+def test_unknown_output_format_is_one_line(tmp_path):
+    from pipeline.download import ShardSettings
+
+    with pytest.raises(UserError, match="unknown output format 'tfrecord'; formats are files, webdataset"):
+        ShardSettings(str(tmp_path), output_format="tfrecord")
 
 
 @pytest.mark.parametrize("size, kw, want", [((640, 480), dict(shorter_side=256), (341, 256)),

@@ -17,6 +17,9 @@ def add_arguments(p) -> None:
     p.add_argument("--rate", type=float, default=3600.0, help="API calls per hour")
     p.add_argument("--stages", default="crawl,download,filter,geocode,export,train")
     p.add_argument("--dask", dest="dask_address", help="Dask scheduler address for download/filter shards")
+    p.add_argument("--output-format", default="files", choices=["files", "webdataset"],
+                   help="download layout: files by class, or one WebDataset tar per shard (filter reads both; "
+                        "export/train need files)")
     p.add_argument("--filter-model", default="pnasnet5large")
     p.add_argument("--filter-weights")
     p.add_argument("--export-level", default="continent", choices=["continent", "subregion", "country"])
@@ -35,6 +38,7 @@ def run(args) -> int:
                       static_base=args.static_base, classes=[c for c in (args.classes or "").split(",") if c],
                       classes_file=args.classes_file, key_file=args.key_file, rate=args.rate,
                       stages=[s.strip() for s in args.stages.split(",") if s.strip()], dask_address=args.dask_address,
+                      output_format=args.output_format,
                       filter_model=args.filter_model, filter_weights=args.filter_weights,
                       export_level=args.export_level, train_config=args.train_config)
     out = build_flow(cfg)

@@ -36,3 +36,10 @@ def read_jobs(con, static_base: str | None = None, retry_failed: bool = False) -
 def shard(jobs: list[Job], size: int) -> list[tuple[int, list[Job]]]:
     """Numbered by the first photo id, so a rerun names the same shard the same way."""
     return [(jobs[i].photo_id, jobs[i:i + size]) for i in range(0, len(jobs), size)]
+
+
+def recorded_shards(con) -> set[str]:
+    """Names of the shard tars the catalog already points at (``shards/<name>.tar#...`` paths)."""
+    rows = con.execute("""SELECT DISTINCT split_part(path, '#', 1) FROM downloads
+                          WHERE status = 'ok' AND path LIKE 'shards/%#%'""").fetchall()
+    return {p.removeprefix("shards/").removesuffix(".tar") for (p,) in rows}

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from catalog.errors import UserError
+from pipeline.download.writer import TAR_MEMBER_SEP
 from training.partitions import GeographicPartitioner, create_partitioner
 
 COLUMNS = "photo_id, label_id, label, image_path, continent, subregion, country"
@@ -21,6 +22,10 @@ def _read(con, require_images: bool) -> pa.Table:
     if t.num_rows == 0:
         raise UserError("the dataset view is empty" + (" of downloaded images (--no-require-images to export "
                         "metadata only)" if require_images else "") + ": crawl/import, download and geocode first")
+    in_tars = [p for p in t["image_path"].to_pylist() if p and TAR_MEMBER_SEP in p]
+    if in_tars:     # training/data.py opens image_path as a file
+        raise UserError(f"{len(in_tars)} of the dataset's images are WebDataset tar members (e.g. {in_tars[0]}); "
+                        "export and train need the files layout: download with --output-format files")
     return t
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from pipeline.download.writer import open_image
+
 
 class PhotoDataset(torch.utils.data.Dataset):
     def __init__(self, rows: list[tuple[int, str]], home: str | Path, transform):
@@ -16,7 +18,7 @@ class PhotoDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         pid, path = self.rows[i]
-        with Image.open(self.home / path) as im:
+        with Image.open(open_image(self.home, path)) as im:     # a file, or a member of a shard tar
             size = self.transform_size()
             if size:
                 im.draft("RGB", (size, size))          # decode at reduced scale when the input is small

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from catalog.errors import UserError
+from pipeline.download.writer import open_image
 
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
 
@@ -19,7 +20,7 @@ MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
 def _load_images(home: Path, paths: list[str], size: int) -> torch.Tensor:
     out = np.empty((len(paths), 3, size, size), dtype=np.uint8)
     for i, p in enumerate(paths):
-        with Image.open(home / p) as im:
+        with Image.open(open_image(home, p)) as im:
             im.draft("RGB", (size * 2, size * 2))
             out[i] = np.asarray(im.convert("RGB").resize((size, size), Image.BILINEAR)).transpose(2, 0, 1)
     return torch.from_numpy(out)
