@@ -13,7 +13,7 @@ from pipeline.download.writer import WRITERS, check_output_format, shard_name
 
 ROW_SCHEMA = pa.schema([("photo_id", pa.int64()), ("status", pa.string()), ("url", pa.string()), ("path", pa.string()),
                         ("bytes", pa.int64()), ("width", pa.int32()), ("height", pa.int32()), ("sha256", pa.string()),
-                        ("error", pa.string()), ("attempts", pa.int32()), ("shard", pa.int32())])
+                        ("error", pa.string()), ("attempts", pa.int32()), ("shard", pa.int64())])
 
 
 @dataclass
