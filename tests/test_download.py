@@ -236,3 +236,16 @@ def test_resizer_rejects_a_bomb_without_decoding_it():
 
     out = Resizer()(_bomb_png())
     assert out.data is None and out.error.startswith("decompression bomb")
+
+
+def test_a_shard_named_by_a_real_flickr_sized_id_is_recorded(tmp_path):
+    """Shards are named by their first photo id; real ids (~5e10) overflow 32-bit integers."""
+    from pipeline.download import ShardSettings, download_shard, write_rows
+    from pipeline.download.reader import Job
+
+    big = 53_123_456_789
+    rows = download_shard(big, [Job(big, 0, "Cat", ())], ShardSettings(str(tmp_path)))
+    con = connect(tmp_path / "c.duckdb")
+    write_rows(con, rows)
+    assert con.execute("SELECT photo_id, shard, status, error FROM downloads").fetchall() == [
+        (big, big, "failed", "no URL for this photo")]
