@@ -1,5 +1,5 @@
 """The MNIST table in docs/mnist-table.md: BSP, Gaia, FedAvg and DGC × IID vs label-exclusive × LeNet-BN vs
-LeNet-GN, each a `flickr-mammal train` run of training/configs/mnist_fedavg.toml with --set overrides.
+LeNet-GN, each a `flickr-mammal train` run of training/configs/mnist_bsp.toml with --set overrides.
 
     .venv/bin/python benchmarks/mnist_table.py [--mnist ../shared/data/mnist] [--iterations 500] [--out runs/mnist-table]
 """
@@ -23,7 +23,7 @@ MODELS = {"LeNet-BN": "lenet_bn", "LeNet-GN": "lenet_gn"}
 def command(mnist: str, iterations: int, out: Path, algo: str, part: str, model: str) -> list[str]:
     sets = [f"data.path={mnist}", f"algorithm.name={algo}", *ALGORITHMS[algo], f"partition.name={part}",
             f"model.name={model}", f"solver.iterations={iterations}", f"run.eval_every={iterations}"]
-    return ["flickr-mammal", "train", "training/configs/mnist_fedavg.toml", "--no-resume", "--json",
+    return ["flickr-mammal", "train", "training/configs/mnist_bsp.toml", "--no-resume", "--json",
             "--out", str(out), *[a for s in sets for a in ("--set", s)]]
 
 

@@ -72,6 +72,11 @@ def test_oracle_picks_the_cheapest_run_that_reaches_the_target():
     assert best["knob"] == 20 and best["bytes_to_target"] == 4e6
     assert oracle(runs, 0.95) is None
     assert bytes_to_target(runs[0]["rows"], 0.85) == 30e6
+    # whole run: a run counts with all its bytes when its final accuracy reaches the target
+    runs.append(run(50, [0.3, 0.5, 0.82], [1, 2, 3]))   # reaches 0.8 only at the end: 3 MB whole run
+    assert oracle(runs, 0.8, "whole-run")["knob"] == 50 and oracle(runs, 0.8, "whole-run")["bytes_to_target"] == 3e6
+    assert oracle(runs, 0.8)["knob"] == 50                # and also first to reach it, at 3 MB
+    assert oracle(runs, 0.86, "whole-run")["knob"] == 5 and oracle(runs, 0.9, "whole-run")["bytes_to_target"] == 30e6
 
 
 def test_study_quick_writes_a_report_with_figures(tmp_path):

@@ -36,6 +36,9 @@ def run(args) -> int:
         o = res["oracle"]
         print(f"Oracle at target {res['target']:.3f}: {o['label']} with {o['bytes_to_target'] / 1e6:.1f} MB "
               f"(BSP: {((res['bsp'] or {}).get('bytes_to_target') or float('nan')) / 1e6:.1f} MB)")
+        if res["oracle_whole_run"]:
+            w = res["oracle_whole_run"]
+            print(f"Oracle over whole runs (final accuracy >= target): {w['label']} with {w['bytes'] / 1e6:.1f} MB")
     else:
         print(f"no run of the grid reaches the target {res['target']:.3f}")
     return 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from training.study.experiments import EXPERIMENTS, SKEWS, base_config
-from training.sweep import bytes_to_target
+from training.sweep import MEASURES
 
 TARGET_REL = 0.95      # F4 target: 95% of BSP's final accuracy on the same skewed partitions
 
@@ -209,14 +209,40 @@ def _where_it_does_not_reproduce(summary: dict, data: dict) -> list[str]:
     for algo in ("gaia", "fedavg"):
         r = f4.get(algo) or {}
         if r.get("ratio") and r["ratio"] > 1.5:
-            notes.append(f"- F4 for {algo}: SkewScout spends {r['ratio']:.2f}× the Oracle's bytes (goal ≤ 1.5×). The "
-                         f"target ({100 * f4['target']:.1f}%) is reached within the first evaluations, while SkewScout "
-                         f"starts from a fixed knob (Gaia T=0.2, FedAvg Iter_local=50) and moves one grid step per travel, so most of its bytes are "
-                         f"spent before the controller reaches the Oracle's knob ({r['oracle_knob']}); with a target "
-                         f"near the end of training, or fewer steps between the start and the Oracle, the gap shrinks.")
+            notes.append(f"- F4 for {algo}: over the whole run SkewScout spends {r['ratio']:.2f}× the Oracle's bytes "
+                         f"(goal ≤ 1.5×); model travel is {100 * r['travel_share']:.0f}% of its bytes. Runs here are "
+                         f"short, so travelling every 1/12 of the run weighs far more than in the paper's 64k-iteration "
+                         f"runs, and the controller spends its first travels leaving its starting knob.")
+        elif r.get("skewscout_mb") is None and r:
+            notes.append(f"- F4 for {algo}: SkewScout's final accuracy stays below the target, so it has no bytes at "
+                         f"the target to compare.")
     if not notes:
         return []
     return ["## Where a finding does not reproduce, and why", ""] + notes + [""]
+
+
+def _f4_measure(results, grid_keys, seeds, target, measure) -> dict:
+    """Oracle, SkewScout and BSP megabytes under one measure (see training.sweep.MEASURES). A static knob or
+    SkewScout counts when its seed-mean final accuracy (whole-run) or every seed (to-target) reaches the target."""
+    fn = MEASURES[measure]
+
+    def mb(key):
+        rows = [results[("F4", key, s)] for s in range(seeds)]
+        if measure == "whole-run":
+            mean_final = float(np.mean([r[-1]["acc_mean"] for r in rows]))
+            return float(np.mean([r[-1]["bytes"] for r in rows])) / 1e6 if mean_final >= target else None
+        vals = [b / 1e6 for r in rows if (b := fn(r, target)) is not None]
+        return float(np.mean(vals)) if len(vals) == seeds else None
+
+    res = {"bsp_mb": mb(("bsp", None))}
+    for algo in ("gaia", "fedavg"):
+        static = {k[1]: v for k in grid_keys if k[0] == algo and k[1] != "skewscout" and (v := mb(k)) is not None}
+        knob = min(static, key=static.get) if static else None
+        o, s_mb = static.get(knob), mb((algo, "skewscout"))
+        res[algo] = {"oracle_knob": knob, "oracle_mb": o, "skewscout_mb": s_mb,
+                     "ratio": s_mb / o if (s_mb and o) else None,
+                     "savings_vs_bsp": res["bsp_mb"] / s_mb if (s_mb and res["bsp_mb"]) else None}
+    return res
 
 
 def _f4(out, results, seeds, lines) -> dict:
@@ -224,55 +250,52 @@ def _f4(out, results, seeds, lines) -> dict:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from training.study.experiments import f4 as f4_runs
-
-    grid_keys = {}
-    for (name, key, seed) in results:
-        if name == "F4":
-            grid_keys.setdefault(key, []).append(seed)
+    grid_keys = sorted({key for (name, key, _) in results if name == "F4"}, key=str)
     bsp_rows = [results[("F4", ("bsp", None), s)] for s in range(seeds)]
     target = TARGET_REL * float(np.mean([r[-1]["acc_mean"] for r in bsp_rows]))
-    lines += ["## F4 — SkewScout saves communication over BSP, close to the Oracle", "",
-              f"Label-exclusive partitions. Target accuracy: {100 * target:.1f}% ({int(100 * TARGET_REL)}% of BSP's final "
-              f"accuracy). Bytes are those spent until the mean accuracy first reaches the target (mean over seeds that "
-              f"reach it). Oracle: the cheapest static knob of the grid that reaches the target.", "",
-              "| algorithm | BSP (MB) | Oracle knob | Oracle (MB) | SkewScout (MB) | SkewScout / Oracle | savings vs BSP |",
-              "|---|---:|---|---:|---:|---:|---:|"]
-    bsp_mb = [b / 1e6 for r in bsp_rows if (b := bytes_to_target(r, target)) is not None]
     res = {"target": target}
-    bars = []
-    for algo in ("gaia", "fedavg"):
-        static = {}
-        for key in grid_keys:
-            if key[0] == algo and key[1] != "skewscout":
-                mbs = [b / 1e6 for s in range(seeds) if (b := bytes_to_target(results[("F4", key, s)], target)) is not None]
-                if len(mbs) == seeds:                      # an Oracle candidate must reach the target on every seed
-                    static[key[1]] = float(np.mean(mbs))
-        ss = [b / 1e6 for s in range(seeds) if (b := bytes_to_target(results[("F4", (algo, "skewscout"), s)], target)) is not None]
-        oracle_knob = min(static, key=static.get) if static else None
-        o = static.get(oracle_knob) if oracle_knob is not None else None
-        s_mb = float(np.mean(ss)) if ss else None
-        b_mb = float(np.mean(bsp_mb)) if bsp_mb else None
-        ratio = s_mb / o if (s_mb and o) else None
-        res[algo] = {"oracle_knob": oracle_knob, "oracle_mb": o, "skewscout_mb": s_mb, "bsp_mb": b_mb, "ratio": ratio,
-                     "skewscout_seeds_reaching": len(ss)}
-        lines.append(f"| {algo} | {b_mb:.1f} | {oracle_knob} | {o:.1f} | "
-                     f"{'—' if s_mb is None else f'{s_mb:.1f}'} | {'—' if ratio is None else f'{ratio:.2f}×'} | "
-                     f"{'—' if s_mb is None or not b_mb else f'{b_mb / s_mb:.1f}×'} |" if o and b_mb else
-                     f"| {algo} | {b_mb} | — | — | {s_mb} | — | — |")
-        bars.append((algo, b_mb or 0, o or 0, s_mb or 0))
-    fig, ax = plt.subplots(figsize=(7, 4))
-    x = np.arange(len(bars))
-    for i, (lab, col) in enumerate((("BSP", "tab:gray"), ("Oracle (best static knob)", "tab:green"), ("SkewScout", "tab:blue"))):
-        ax.bar(x + (i - 1) * 0.27, [b[i + 1] for b in bars], 0.27, label=lab, color=col)
-    ax.set_xticks(x, [b[0] for b in bars])
-    ax.set_ylabel("communication to reach the target accuracy (MB)")
-    ax.set_yscale("log")
-    ax.set_title(f"F4: bytes to {100 * target:.0f}% accuracy on label-skewed partitions")
-    ax.legend()
-    ax.grid(axis="y", alpha=0.3)
+    lines += ["## F4 — SkewScout saves communication over BSP, close to the Oracle", "",
+              f"Label-exclusive partitions, {seeds} seeds. Target accuracy: {100 * target:.1f}% "
+              f"({int(100 * TARGET_REL)}% of BSP's final accuracy). Oracle: the cheapest static knob of the grid that "
+              f"reaches the target. Two measures of communication:", "",
+              "- **whole run** (the paper's framing): every run trains for the same number of iterations; a run counts "
+              "when its final accuracy (mean over seeds) reaches the target, with all the bytes it sent, travel included;",
+              "- **to target**: bytes sent until the mean accuracy first reaches the target (every seed must reach it). "
+              "This rewards a static knob that happens to be fast early on, and charges SkewScout for its exploration "
+              "before that moment.", ""]
+    for measure, title in (("whole-run", "whole run"), ("to-target", "to target")):
+        r = _f4_measure(results, grid_keys, seeds, target, measure)
+        res[measure.replace("-", "_")] = r
+        lines += [f"**{title}**", "",
+                  "| algorithm | BSP (MB) | Oracle knob | Oracle (MB) | SkewScout (MB) | SkewScout / Oracle | savings vs BSP |",
+                  "|---|---:|---|---:|---:|---:|---:|"]
+        f = lambda v, fmt="{:.1f}": "—" if v is None else fmt.format(v)   # noqa: E731
+        for algo in ("gaia", "fedavg"):
+            a = r[algo]
+            lines.append(f"| {algo} | {f(r['bsp_mb'])} | {f(a['oracle_knob'], '{}')} | {f(a['oracle_mb'])} | "
+                         f"{f(a['skewscout_mb'])} | {f(a['ratio'], '{:.2f}×')} | {f(a['savings_vs_bsp'], '{:.1f}×')} |")
+        lines.append("")
+    for a in ("gaia", "fedavg"):
+        travel = [results[("F4", (a, "skewscout"), s)][-1] for s in range(seeds)]
+        res[a] = res["whole_run"][a] | {"bsp_mb": res["whole_run"]["bsp_mb"],
+                                        "travel_share": float(np.mean([r["bytes_travel"] / r["bytes"] for r in travel]))}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, (measure, title) in zip(axes, (("whole_run", "whole run (same length, final acc ≥ target)"),
+                                           ("to_target", "until the target is first reached"))):
+        r = res[measure]
+        x = np.arange(2)
+        for i, (lab, key, col) in enumerate((("BSP", None, "tab:gray"), ("Oracle (best static knob)", "oracle_mb", "tab:green"),
+                                             ("SkewScout", "skewscout_mb", "tab:blue"))):
+            vals = [(r["bsp_mb"] if key is None else r[a][key]) or 0 for a in ("gaia", "fedavg")]
+            ax.bar(x + (i - 1) * 0.27, vals, 0.27, label=lab, color=col)
+        ax.set_xticks(x, ["Gaia", "FedAvg"])
+        ax.set_title(title, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("communication, all partitions (MB)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"F4: SkewScout vs Oracle vs BSP at {100 * target:.0f}% target accuracy (label-exclusive partitions)")
     fig.tight_layout()
     fig.savefig(out / "f4_skewscout.png", dpi=110)
     plt.close(fig)
-    lines += ["", "![F4](f4_skewscout.png)", ""]
+    lines += ["![F4](f4_skewscout.png)", ""]
     return res
