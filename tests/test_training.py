@@ -172,3 +172,17 @@ def _to_toml(c: dict) -> str:
         for k, v in kv.items():
             lines.append(f"{k} = {json.dumps(v)}")
     return "\n".join(lines) + "\n"
+
+
+def test_identical_replicas_are_scored_once_with_the_same_result(tmp_path, digits):
+    """After a FedAvg round every replica is the same model; the shortcut must give what scoring each gives."""
+    t = Trainer(cfg(algorithm={"name": "fedavg", "iter_local": 4}, solver={"iterations": 8},
+                    model={"name": "test_lenet_bn"}), tmp_path / "r", data=digits)
+    t.run(resume=False)
+    assert t._replicas_identical()
+    x, y = digits.x_test, digits.y_test
+    fast = t.evaluate_local(x, y)
+    slow = t.evaluate_local(x, y, model=t.model)
+    assert torch.equal(fast, slow) and fast.shape == (t.K,)
+    t.params[0].data.view(t.K, -1)[1] += 0.5                 # replicas differ: no shortcut
+    assert not t._replicas_identical()

@@ -127,6 +127,7 @@ class Trainer:
         torch.manual_seed(self.seed)
         single = create_model(name, **kw, replicas=1)
         self.model = create_model(name, **kw, replicas=self.L).to(self.device)
+        self._single = single.to(self.device)        # scores all replicas at once when they are identical
         with torch.no_grad():   # every replica starts from the same model
             for (n, pk), p1 in zip(self.model.state_dict().items(), single.state_dict().values()):
                 if pk.dim() == 0:
@@ -167,7 +168,9 @@ class Trainer:
 
     def _step(self) -> float:
         idx = [s.next(self.batch) for s in self.samplers]
-        x = torch.cat([self.data.x_train[i] for i in idx], dim=1).to(self.device)
+        # channels-last activations: ~25% faster grouped convolutions on CPU; weights stay contiguous (the
+        # algorithms view them as [K, n])
+        x = torch.cat([self.data.x_train[i] for i in idx], dim=1).to(self.device, memory_format=torch.channels_last)
         y = torch.stack([self.data.y_train[i] for i in idx], dim=1).to(self.device)     # [b, L]
         self.model.train()
         logits = self.model(x)                                                          # [b, L, classes]
@@ -188,14 +191,34 @@ class Trainer:
     @torch.no_grad()
     def evaluate_local(self, x: torch.Tensor, y: torch.Tensor, batch: int = 1000, model=None) -> torch.Tensor:
         """Accuracy of each local replica (of ``model``, default the trained one) on (x, y)."""
+        if model is None and self._replicas_identical():
+            # after a FedAvg round (or with BSP) every replica is the same model: score it once, not L times
+            with torch.no_grad():
+                for t1, tk in zip(self._single_state(), self._replica_state()):
+                    t1.copy_(tk.view(self.L, -1)[0].view_as(t1))
+            return self.evaluate_local(x, y, batch, model=self._single).expand(self.L).clone()
         model = model or self.model
         model.eval()
-        correct = torch.zeros(self.L)
+        reps = 1 if model is self._single else self.L
+        correct = torch.zeros(reps)
         for i in range(0, len(y), batch):
-            xb = x[i:i + batch].to(self.device).repeat(1, self.L, 1, 1)
-            pred = model(xb).argmax(-1).cpu()                                           # [n, L]
+            xb = x[i:i + batch].to(self.device).repeat(1, reps, 1, 1).contiguous(memory_format=torch.channels_last)
+            pred = model(xb).argmax(-1).cpu()                                           # [n, reps]
             correct += (pred == y[i:i + batch, None]).sum(0)
         return correct / max(1, len(y))
+
+    def _replica_state(self) -> list[torch.Tensor]:
+        return self.params + self.buffers
+
+    def _single_state(self) -> list[torch.Tensor]:
+        return list(self._single.parameters()) + [b for n, b in self._single.named_buffers()
+                                                   if n.endswith(("running_mean", "running_var"))]
+
+    def _replicas_identical(self) -> bool:
+        if self.L == 1:
+            return False
+        return all(torch.equal(v[1:], v[:1].expand(self.L - 1, -1))
+                   for v in (t.detach().view(self.L, -1) for t in self._replica_state()))
 
     def gather(self, t: torch.Tensor) -> torch.Tensor:
         """Per-replica values of all K replicas, in replica order."""
