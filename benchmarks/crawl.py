@@ -42,6 +42,7 @@ def main():
         crawl_flow(str(Path(d) / "prefect.duckdb"), s.rest_url, a.classes.split(","), max_upload_date="2021-01-01",
                    rate=1e9)
         flowed = time.perf_counter() - t0
+        empty = _empty_flow_seconds(len(classes))
     calls = out["api_calls"] - 1      # minus the key check
     print(f"\nclasses {a.classes}: sizes {list(sizes.values())} (cap 4,000), {sum(sizes.values())} (photo, class) pairs")
     print(f"{'':<28}{'value':>12}")
@@ -52,6 +53,28 @@ def main():
     print(f"{'wall without Prefect (s)':<28}{plain:>12.2f}")
     print(f"{'wall with Prefect (s)':<28}{flowed:>12.2f}")
     print(f"{'Prefect share of wall':<28}{max(0.0, flowed - plain) / flowed:>12.1%}   (goal < 5%)")
+    print(f"{'empty flow, same tasks (s)':<28}{empty:>12.2f}   (Prefect's fixed cost per flow run; at Flickr's "
+          f"3,600 calls/hour these {calls} calls take {calls / 3600 * 60:.1f} min, so its share is "
+          f"{empty / (calls + empty):.2%})")
+
+
+def _empty_flow_seconds(n_tasks: int) -> float:
+    """What a flow with the same number of do-nothing tasks costs: Prefect's fixed overhead, no crawling."""
+    from prefect import flow, task
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    @task
+    def nothing(i):
+        return i
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=4))
+    def empty():
+        return [f.result() for f in [nothing.submit(i) for i in range(n_tasks)]]
+
+    empty()
+    t0 = time.perf_counter()
+    empty()
+    return time.perf_counter() - t0
 
 
 if __name__ == "__main__":
