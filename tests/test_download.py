@@ -103,6 +103,7 @@ def test_kill_9_then_rerun_gives_the_same_files_and_rows(served, tmp_path, outpu
              output_format=output_format, show_progress=False)
     home = tmp_path / "killed"
     cat = fresh(tmpl, home)
+    # the CLI runs one worker process per core; the reference above ran in-process: same files and rows too
     cmd = [PYTHON, "-m", "flows.cli", "download", "--catalog", str(cat), "--static-base", server.static_base,
            "--longest-side", "320", "--threads", "2", "--output-format", output_format, "--json"]
     rng = random.Random(5)

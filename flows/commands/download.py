@@ -14,8 +14,9 @@ def add_arguments(p) -> None:
     size.add_argument("--shorter-side", type=int, help="resize so the shorter side is N px (never upscales)")
     size.add_argument("--longest-side", type=int, help="resize so the longest side is N px (never upscales)")
     p.add_argument("--quality", type=int, default=95, help="JPEG quality when resizing (default 95)")
-    p.add_argument("--threads", type=int, default=32, help="concurrent downloads (default 32)")
-    p.add_argument("--per-host", type=int, default=16, help="connections per host at most (default 16)")
+    p.add_argument("--threads", type=int, default=32, help="concurrent downloads per process (default 32)")
+    p.add_argument("--processes", type=int, default=None, help="worker processes (default: one per CPU core)")
+    p.add_argument("--per-host", type=int, default=16, help="connections per host per process at most (default 16)")
     p.add_argument("--timeout", type=float, default=20.0)
     p.add_argument("--retry-failed", action="store_true", help="try photos that failed before again")
     p.add_argument("--output-format", default="files", choices=["files", "webdataset"],
@@ -26,6 +27,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    import os
     from pathlib import Path
 
     from catalog import connect
@@ -41,6 +43,7 @@ def run(args) -> int:
         out = download(connect(args.catalog), home, static_base=args.static_base, shorter_side=args.shorter_side,
                        longest_side=args.longest_side, quality=args.quality, threads=args.threads,
                        per_host=args.per_host, timeout=args.timeout, retry_failed=args.retry_failed,
+                       processes=args.processes or os.cpu_count() or 1,
                        output_format=args.output_format, show_progress=not args.json)
     print_json(out) if args.json else print(f"downloaded {out['downloaded']}, failed {out['failed']}")
     return 0
