@@ -56,6 +56,7 @@ def run_measured(cmd, env=None) -> tuple[float, float, float]:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--processes", type=int, help="our worker processes (default: one per core)")
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dlbench-"))
     imgs = work / "www"
@@ -84,7 +85,8 @@ def main():
         con.executemany("INSERT INTO photo_classes VALUES (?, ?)", [[i + 1, i % 42] for i in range(a.n)])
         con.close()
         ours = run_measured([sys.executable, "-m", "flows.cli", "download", "--catalog", str(cat), "--shorter-side",
-                             "256", "--quality", "95", "--threads", "32", "--json"])
+                             "256", "--quality", "95", "--threads", "32", "--json"]
+                            + (["--processes", str(a.processes)] if a.processes else []))
         # img2dataset
         (work / "urls.txt").write_text("\n".join(urls) + "\n")
         i2d = REPO / ".venv-bench" / "bin" / "img2dataset"
