@@ -55,16 +55,12 @@ def import_release(con, source: str | Path) -> dict:
     classes = load_classes()
     by_name = {c.name.lower(): c.label_id for c in classes}
     staging, params = _staging_sql(source)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _release AS {staging}", params)
-    unknown = [r[0] for r in con.execute("SELECT DISTINCT label FROM _release").fetchall()
-               if (r[0] or "").lower() not in by_name]
-    if unknown:
-        raise UserError(f"release {source}: class {unknown[0]!r} is not in the class catalogue")
     con.execute("CREATE OR REPLACE TEMP TABLE _labels AS SELECT * FROM (VALUES " +
                 ", ".join(f"('{n}', {i})" for n, i in by_name.items()) + ") t(lname, label_id)")
-    con.execute(r"""
+    # one pass over the CSV straight into typed rows (no raw staging table)
+    con.execute(rf"""
         CREATE OR REPLACE TEMP TABLE _rows AS
-        SELECT l.label_id,
+        SELECT l.label_id, r.label AS label_name,
                CAST(regexp_extract(r.url, '/(\d+)_[0-9a-f]+(?:_[a-z])?\.jpg', 1) AS BIGINT) AS photo_id,
                regexp_extract(r.url, '/(\d+)_([0-9a-f]+)(?:_[a-z])?\.jpg', 2) AS secret,
                regexp_extract(r.url, 'staticflickr\.com/(\d+)/', 1) AS server,
@@ -73,7 +69,10 @@ def import_release(con, source: str | Path) -> dict:
                TRY_CAST(r.acc AS INTEGER) AS acc, TRY_CAST(r.lic AS INTEGER) AS lic, r.url,
                nullif(r.country, '') AS country, TRY_CAST(r.region1 AS INTEGER) AS region1,
                TRY_CAST(r.region2 AS INTEGER) AS region2
-        FROM _release r JOIN _labels l ON lower(r.label) = l.lname""")
+        FROM ({staging}) r LEFT JOIN _labels l ON lower(r.label) = l.lname""", params)
+    unknown = [r[0] for r in con.execute("SELECT DISTINCT label_name FROM _rows WHERE label_id IS NULL").fetchall()]
+    if unknown:
+        raise UserError(f"release {source}: class {unknown[0]!r} is not in the class catalogue")
     bad = con.execute("SELECT count(*) FROM _rows WHERE photo_id IS NULL").fetchall()[0][0]
     if bad:
         raise UserError(f"release {source}: {bad} rows have a url without a Flickr photo id")
@@ -91,6 +90,6 @@ def import_release(con, source: str | Path) -> dict:
                        GROUP BY photo_id, label_id ON CONFLICT DO NOTHING""")
     rows = con.execute("SELECT count(*), count(DISTINCT photo_id) FROM _rows").fetchall()[0]
     after = con.execute("SELECT count(*) FROM photos").fetchall()[0][0]
-    for t in ("_release", "_labels", "_rows"):
+    for t in ("_labels", "_rows"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return {"rows": rows[0], "photos": rows[1], "new_photos": after - before}
