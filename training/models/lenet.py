@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from training.models.layers import ReplicaLinear, norm_layer
+from training.models.layers import ReplicaLinear, norm_layer, replica_param_dims
 from training.models.registry import register_model
 
 
@@ -33,6 +33,9 @@ class LeNet(nn.Module):
         """x: [B, K*C, H, W] (replica k's batch in channel block k) → logits [B, K, classes]."""
         f = self.features(x)
         return self.classifier(f.reshape(f.shape[0], self.replicas, -1))
+
+    def param_dims(self) -> list[int]:
+        return replica_param_dims(self)
 
 
 def _create_lenet(norm: str, **kwargs) -> LeNet:
