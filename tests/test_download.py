@@ -250,3 +250,43 @@ def test_a_shard_named_by_a_real_flickr_sized_id_is_recorded(tmp_path):
     write_rows(con, rows)
     assert con.execute("SELECT photo_id, shard, status, error FROM downloads").fetchall() == [
         (big, big, "failed", "no URL for this photo")]
+
+
+def test_fetcher_follows_http_redirects_and_refuses_other_schemes():
+    """A real loopback server: 302 to an image is followed; 302 to ftp:// is refused with one line, not retried."""
+    import http.server
+    import threading
+
+    from pipeline.download.fetcher import Fetcher, FetchError
+
+    jpeg = b"\xff\xd8\xff\xe0" + b"0" * 100
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/img.jpg":
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Content-Length", str(len(jpeg)))
+                self.end_headers()
+                self.wfile.write(jpeg)
+                return
+            self.send_response(302)
+            self.send_header("Location", "/img.jpg" if self.path == "/moved" else "ftp://example.org/x.jpg")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    try:
+        f = Fetcher(attempts=2)
+        assert f.get(base + "/moved") == (jpeg, 1)
+        with pytest.raises(FetchError, match="URL"):
+            f.get(base + "/to-ftp")
+        with pytest.raises(FetchError, match="refused non-http"):
+            f.get("file:///etc/passwd")
+    finally:
+        srv.shutdown()
