@@ -69,6 +69,15 @@ class TrainState:
     def travel_and_score(self, pairs, sample_size: int = 200, seed: int = 0):
         return self.t.travel_and_score(pairs, sample_size, seed)
 
+    @property
+    def travel_bytes_per_model(self) -> float:
+        """What one partition sends when its model travels: weights plus BN statistics."""
+        return float(self.t.model_bytes + self.t.buffer_bytes)
+
+    def bytes_sent(self) -> tuple[float, float]:
+        """(algorithm, travel) bytes sent so far by all partitions; a collective on torch.distributed."""
+        return float(self.t.gather(self.t.bytes).sum()), float(self.t.gather(self.t.bytes_travel).sum())
+
 
 class Trainer:
     def __init__(self, config: dict, out_dir: str | Path, comm=None, data: Data | None = None):
@@ -104,7 +113,10 @@ class Trainer:
         self.wall0 = 0.0
         if config.get("skewscout", {}).get("enabled"):
             from training.skewscout import attach
-            attach(self, config["skewscout"])
+            try:
+                attach(self, config["skewscout"])
+            except ValueError as e:
+                raise UserError(f"[skewscout] {e}") from None
 
     # ---- setup -------------------------------------------------------------------------------
     def _partitions(self) -> list[np.ndarray]:

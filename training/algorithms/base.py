@@ -47,6 +47,11 @@ class Algorithm(ABC):
         """Whether replicas exchange models (and shared BN statistics) after this iteration."""
         return self.syncs_every_iteration
 
+    def steps_to_sync(self) -> int:
+        """Iterations until replicas next exchange what they drifted apart by (1: the next step does).
+        SkewScout measures just before that moment, where the knob's drift is largest."""
+        return 1
+
     def state_dict(self) -> dict:
         return {"mom": self.mom, "knob": self.get_knob()}
 

@@ -23,6 +23,9 @@ class FedAvg(Algorithm):
     def syncs_at(self, iteration: int) -> bool:
         return self._since_sync == 0
 
+    def steps_to_sync(self) -> int:
+        return max(1, self.iter_local - self._since_sync)
+
     def step(self, grads, lr, iteration):
         for p, g, m in zip(self.params, grads, self.mom):
             m.mul_(self.momentum).add_(self.grad_with_decay(p, g))

@@ -6,43 +6,77 @@ from training.skewscout.controller import Controller
 
 
 class SkewScout:
-    """A trainer hook: every ``travel_every`` iterations, rotating pairs (k → k+1+r mod K); loss = mean over
-    pairs of max(0, local accuracy − travelled accuracy) on a fixed sample of the receiving partition."""
+    """A trainer hook, called after every iteration. A travel is due ``travel_every`` iterations after the
+    last one; it happens at the first iteration after that where
+
+    - the next step synchronises the replicas (FedAvg: just before the averaging, where the drift the
+      knob allows is largest; a travel right after it would always measure 0), and
+    - the travel keeps model traffic within ``travel_budget`` × the algorithm's own bytes so far, so that a
+      loose knob is not undone by the cost of watching it (None: no cap).
+
+    Pairs rotate (k → k+1+r mod K); loss = mean over pairs of max(0, local accuracy − travelled accuracy)
+    on a fixed sample of the receiving partition."""
 
     __name__ = "skewscout"
 
-    def __init__(self, algo, sigma: float = 0.05, sample_size: int = 200, seed: int = 0, grid=None):
+    def __init__(self, algo, sigma: float = 0.05, sample_size: int = 200, seed: int = 0, grid=None,
+                 travel_every: int = 100, travel_budget: float | None = 0.1):
         if not algo.knob:
             raise ValueError(f"SkewScout needs an algorithm with a communication knob; {algo.name} has none")
+        if int(travel_every) < 1:
+            raise ValueError(f"skewscout.travel_every must be >= 1, got {travel_every}")
+        if travel_budget is not None and float(travel_budget) <= 0:
+            raise ValueError(f"skewscout.travel_budget must be > 0 (a fraction of the algorithm's bytes), "
+                             f"got {travel_budget}; leave it out for no cap")
         self.controller = Controller.for_algorithm(algo, sigma, grid)
         self.sample_size, self.seed, self.round = int(sample_size), int(seed), 0
+        self.travel_every = int(travel_every)
+        self.travel_budget = None if travel_budget is None else float(travel_budget)
+        self.last_travel = 0
         algo.set_knob(self.controller.value)
 
     def pairs(self, k: int) -> list[tuple[int, int]]:
         shift = 1 + self.round % max(1, k - 1)
         return [(src, (src + shift) % k) for src in range(k)]
 
+    def due(self, state) -> bool:
+        if state.iteration - self.last_travel < self.travel_every or state.algorithm.steps_to_sync() != 1:
+            return False
+        if self.travel_budget is None:
+            return True
+        algo_bytes, travel_bytes = state.bytes_sent()
+        cost = state.num_partitions * state.travel_bytes_per_model
+        return travel_bytes + cost <= self.travel_budget * algo_bytes
+
     def __call__(self, state) -> None:
+        if not self.due(state):
+            return
+        self.last_travel = state.iteration
         scores = state.travel_and_score(self.pairs(state.num_partitions), self.sample_size, self.seed)
         loss = sum(max(0.0, local - travelled) for local, travelled in scores) / len(scores)
         self.controller.update(loss)
         state.algorithm.set_knob(self.controller.value)
-        state.record({"skewscout_loss": round(loss, 5), "knob_after": self.controller.value})
+        state.record({"skewscout_loss": round(loss, 5), "knob_after": self.controller.value,
+                      "travel_at": state.iteration})
         self.round += 1
 
     def state(self) -> dict:
-        return {"position": self.controller.position, "round": self.round, "history": self.controller.history}
+        return {"position": self.controller.position, "round": self.round, "history": self.controller.history,
+                "last_travel": self.last_travel}
 
     def load(self, s: dict) -> None:
         self.controller.position, self.round, self.controller.history = s["position"], s["round"], s["history"]
+        self.last_travel = s.get("last_travel", 0)
 
 
 def attach(trainer, section: dict) -> SkewScout:
     """Called by the trainer when the config has ``[skewscout] enabled = true``."""
+    budget = section.get("travel_budget", 0.1)
     hook = SkewScout(trainer.algo, sigma=float(section.get("sigma", 0.05)),
                      sample_size=int(section.get("sample_size", 200)), seed=int(section.get("seed", 0)),
-                     grid=section.get("grid"))
-    trainer.add_hook(int(section.get("travel_every", 100)), hook)
+                     grid=section.get("grid"), travel_every=int(section.get("travel_every", 100)),
+                     travel_budget=None if budget in (None, "none", 0) else float(budget))
+    trainer.add_hook(1, hook)
     return hook
 
 
