@@ -88,7 +88,7 @@ def test_travel_budget_caps_model_travel_at_a_share_of_the_algorithms_bytes(tmp_
     free = Trainer(_fedavg_cfg(travel_budget=0, sigma=1.0), tmp_path / "free")    # σ = 1: the knob stays put
     free_travels = _spy_travels(free)
     free_rows = free.run(resume=False)
-    capped = Trainer(_fedavg_cfg(travel_budget=0.5, sigma=1.0), tmp_path / "capped")
+    capped = Trainer(_fedavg_cfg(travel_budget=0.5, travel_at_least_every=1000, sigma=1.0), tmp_path / "capped")
     capped_travels = _spy_travels(capped)
     rows = capped.run(resume=False)
     assert 0 < len(capped_travels) < len(free_travels)
@@ -97,12 +97,31 @@ def test_travel_budget_caps_model_travel_at_a_share_of_the_algorithms_bytes(tmp_
     assert rows[-1]["bytes_algorithm"] == free_rows[-1]["bytes_algorithm"]
 
 
+def test_travel_budget_never_leaves_the_controller_blind_longer_than_travel_at_least_every(tmp_path):
+    """A loose knob sends little, so the budget alone would stop travel exactly where drift grows unseen."""
+    from training.trainer import Trainer
+
+    blind = Trainer(_fedavg_cfg(travel_budget=0.01, travel_at_least_every=1000, sigma=1.0), tmp_path / "blind")
+    assert not _spy_travels_run(blind)
+    floor = Trainer(_fedavg_cfg(travel_budget=0.01, travel_at_least_every=20, sigma=1.0), tmp_path / "floor")
+    its = [it for it, *_ in _spy_travels_run(floor)]
+    assert its == [39, 59]          # due 20 after the last, and on the step before an averaging (every 20)
+
+
+def _spy_travels_run(trainer):
+    seen = _spy_travels(trainer)
+    trainer.run(resume=False)
+    return seen
+
+
 def test_bad_skewscout_settings_are_one_line_errors(tmp_path):
     from catalog.errors import UserError
     from training.trainer import Trainer
 
     with pytest.raises(UserError, match=r"\[skewscout\] skewscout.travel_budget must be > 0"):
         Trainer(_fedavg_cfg(travel_budget=-0.1), tmp_path / "x")
+    with pytest.raises(UserError, match=r"travel_at_least_every \(5\) must be >= travel_every \(10\)"):
+        Trainer(_fedavg_cfg(travel_at_least_every=5), tmp_path / "z")
     with pytest.raises(UserError, match=r"travel_every must be >= 1"):
         Trainer(_fedavg_cfg(travel_every=0), tmp_path / "y")
 

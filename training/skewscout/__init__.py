@@ -12,7 +12,9 @@ class SkewScout:
     - the next step synchronises the replicas (FedAvg: just before the averaging, where the drift the
       knob allows is largest; a travel right after it would always measure 0), and
     - the travel keeps model traffic within ``travel_budget`` × the algorithm's own bytes so far, so that a
-      loose knob is not undone by the cost of watching it (None: no cap).
+      loose knob is not undone by the cost of watching it (None: no cap) — unless ``travel_at_least_every``
+      iterations have passed without one: a loose knob sends little, and without this floor the budget would
+      leave the controller blind exactly where drift can grow unseen.
 
     Pairs rotate (k → k+1+r mod K); loss = mean over pairs of max(0, local accuracy − travelled accuracy)
     on a fixed sample of the receiving partition."""
@@ -20,7 +22,8 @@ class SkewScout:
     __name__ = "skewscout"
 
     def __init__(self, algo, sigma: float = 0.05, sample_size: int = 200, seed: int = 0, grid=None,
-                 travel_every: int = 100, travel_budget: float | None = 0.1):
+                 travel_every: int = 100, travel_budget: float | None = 0.1,
+                 travel_at_least_every: int | None = None):
         if not algo.knob:
             raise ValueError(f"SkewScout needs an algorithm with a communication knob; {algo.name} has none")
         if int(travel_every) < 1:
@@ -32,6 +35,10 @@ class SkewScout:
         self.sample_size, self.seed, self.round = int(sample_size), int(seed), 0
         self.travel_every = int(travel_every)
         self.travel_budget = None if travel_budget is None else float(travel_budget)
+        self.at_least_every = int(travel_at_least_every or 5 * self.travel_every)
+        if self.at_least_every < self.travel_every:
+            raise ValueError(f"skewscout.travel_at_least_every ({self.at_least_every}) must be >= travel_every "
+                             f"({self.travel_every})")
         self.last_travel = 0
         algo.set_knob(self.controller.value)
 
@@ -42,7 +49,7 @@ class SkewScout:
     def due(self, state) -> bool:
         if state.iteration - self.last_travel < self.travel_every or state.algorithm.steps_to_sync() != 1:
             return False
-        if self.travel_budget is None:
+        if self.travel_budget is None or state.iteration - self.last_travel >= self.at_least_every:
             return True
         algo_bytes, travel_bytes = state.bytes_sent()
         cost = state.num_partitions * state.travel_bytes_per_model
@@ -75,7 +82,8 @@ def attach(trainer, section: dict) -> SkewScout:
     hook = SkewScout(trainer.algo, sigma=float(section.get("sigma", 0.05)),
                      sample_size=int(section.get("sample_size", 200)), seed=int(section.get("seed", 0)),
                      grid=section.get("grid"), travel_every=int(section.get("travel_every", 100)),
-                     travel_budget=None if budget in (None, "none", 0) else float(budget))
+                     travel_budget=None if budget in (None, "none", 0) else float(budget),
+                     travel_at_least_every=section.get("travel_at_least_every"))
     trainer.add_hook(1, hook)
     return hook
 

@@ -46,7 +46,8 @@ F4_BUDGET = 0.1       # SkewScout's model travel may cost at most 10% of the alg
 
 def f4(base, gaia_grid=(0.02, 0.05, 0.1, 0.2, 0.3), fedavg_grid=(5, 10, 20, 50, 100), sigma=0.05):
     """One F4 setting: BSP, each static knob of the grid and SkewScout (starting mid-grid) on label-exclusive
-    partitions. Travel is due every 1/40 of the run and capped at F4_BUDGET of the algorithm's bytes."""
+    partitions. Travel is due every 1/40 of the run and capped at F4_BUDGET of the algorithm's bytes, with at
+    least one travel every 1/8 of the run whatever the cap."""
     skewed = with_(base, partition={"name": "label-exclusive"})
     travel = max(1, base["solver"]["iterations"] // 40)
     yield ("bsp", None), with_(skewed, algorithm={"name": "bsp"})
@@ -55,7 +56,8 @@ def f4(base, gaia_grid=(0.02, 0.05, 0.1, 0.2, 0.3), fedavg_grid=(5, 10, 20, 50, 
             yield (name, v), with_(skewed, algorithm={"name": name, knob: v})
         yield (name, "skewscout"), with_(skewed, algorithm={"name": name, knob: start},
                                          skewscout={"enabled": True, "sigma": sigma, "travel_every": travel,
-                                                    "travel_budget": F4_BUDGET, "sample_size": 100,
+                                                    "travel_budget": F4_BUDGET, "travel_at_least_every": 5 * travel,
+                                                    "sample_size": 100,
                                                     "grid": list(grid)})
 
 
