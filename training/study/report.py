@@ -446,7 +446,7 @@ def _f4_figures(out, results, seeds, settings, res) -> None:
             ax.set_title(f"{setting}: {label[algo]}", fontsize=10)
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8, loc="lower right")
-    fig.suptitle("F4: accuracy during training (LR ×0.1 at 50% and 75% of the run; mean over seeds)")
+    fig.suptitle("F4: accuracy during training (LR ×0.1 at 50% and 75% of the run except on constant LR; mean over seeds)")
     fig.tight_layout()
     fig.savefig(out / "f4_accuracy_over_time.png", dpi=110)
     plt.close(fig)
