@@ -193,3 +193,20 @@ def test_skewscout_on_torch_distributed_moves_the_knob_as_the_simulator_does(tmp
     assert [r["bytes_travel"] for r in sim] == [r["bytes_travel"] for r in dist] and sim[-1]["bytes_travel"] > 0
     for a, b in zip(sim, dist):
         assert abs(a.get("skewscout_loss", 0) - b.get("skewscout_loss", 0)) <= 0.04
+
+
+def test_shipped_skewscout_config_runs_from_the_command_line(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    toml = Path(__file__).resolve().parents[1] / "training" / "configs" / "digits_gaia_skewscout.toml"
+    out = subprocess.run([sys.executable, "-m", "flows.cli", "train", str(toml), "--out", str(tmp_path / "run"),
+                          "--set", "solver.iterations=80", "--set", "run.eval_every=40",
+                          "--set", "skewscout.travel_every=10", "--set", "skewscout.travel_at_least_every=20",
+                          "--json"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    row = json.loads(out.stdout)
+    assert row["bytes_travel"] > 0 and row["bytes"] == row["bytes_algorithm"] + row["bytes_travel"]
+    assert row["knob"] in (0.02, 0.05, 0.1, 0.2, 0.3)
