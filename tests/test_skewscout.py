@@ -210,3 +210,66 @@ def test_shipped_skewscout_config_runs_from_the_command_line(tmp_path):
     row = json.loads(out.stdout)
     assert row["bytes_travel"] > 0 and row["bytes"] == row["bytes_algorithm"] + row["bytes_travel"]
     assert row["knob"] in (0.02, 0.05, 0.1, 0.2, 0.3)
+
+
+def test_average_measure_scores_the_coming_average_and_sends_no_travel_bytes(tmp_path):
+    """measure = "average" (FedAvg): loss = mean over partitions of max(0, local − average) on each partition's own
+    sample, measured on the step before averaging; checked against the average computed by hand."""
+    import torch
+
+    from training.trainer import Trainer
+
+    t = Trainer(_fedavg_cfg(measure="average", travel_budget=0), tmp_path / "avg")
+    seen, real = [], t.score_against_average
+
+    def spy(sample_size, seed):
+        scores = real(sample_size, seed)
+        # the same average by hand: one replica model loaded with the mean of the replicas, scored on each sample
+        ref = []
+        with torch.no_grad():
+            for t1, tk in zip(t._single_state(), t._replica_state()):
+                t1.copy_(tk.view(t.L, -1).mean(0).view_as(t1))
+            for k in range(t.K):
+                x, y = t._travel_sample(k, sample_size, seed)
+                ref.append(float(t.evaluate_local(x, y, model=t._single)[0]))
+        assert [b for _, b in scores] == ref
+        seen.append((t.algo._since_sync, t.algo.iter_local, scores))
+        return scores
+    t.score_against_average = spy
+    rows = t.run(resume=False)
+    assert seen and all(since == local - 1 for since, local, _ in seen)
+    assert rows[-1]["bytes_travel"] == 0 and rows[-1]["bytes"] == rows[-1]["bytes_algorithm"]
+    last = [r for r in rows if "skewscout_loss" in r][-1]["skewscout_loss"]
+    assert last == round(sum(max(0.0, a - b) for a, b in seen[-1][2]) / len(seen[-1][2]), 5)
+
+
+def test_average_measure_on_torch_distributed_matches_the_simulator(tmp_path):
+    from training.runner import run_training
+
+    c = {"data": {"name": "digits", "test_fraction": 0.25},
+         "partition": {"name": "label-exclusive", "num_partitions": 3},
+         "model": {"name": "test_lenet_gn"}, "algorithm": {"name": "fedavg", "iter_local": 4},
+         "solver": {"lr": 0.05, "batch_size": 8, "iterations": 24},
+         "run": {"seed": 0, "eval_every": 4},
+         "skewscout": {"enabled": True, "travel_every": 4, "sigma": 0.02, "sample_size": 60, "measure": "average",
+                       "grid": [1, 2, 4, 8]}}
+    sim = run_training(copy.deepcopy(c), tmp_path / "sim", resume=False)
+    c["run"]["backend"] = "dist"
+    dist = run_training(c, tmp_path / "dist", resume=False)
+    assert [r.get("knob_after") for r in sim] == [r.get("knob_after") for r in dist]
+    assert any("skewscout_loss" in r for r in sim) and dist[-1]["bytes_travel"] == 0
+    for a, b in zip(sim, dist):
+        assert abs(a.get("skewscout_loss", 0) - b.get("skewscout_loss", 0)) <= 0.04
+
+
+def test_average_measure_needs_fedavg(tmp_path):
+    from catalog.errors import UserError
+    from training.trainer import Trainer
+
+    cfg = _fedavg_cfg(measure="average")
+    cfg["algorithm"] = {"name": "gaia", "threshold": 0.1}
+    cfg["skewscout"]["grid"] = [0.05, 0.1, 0.2]
+    with pytest.raises(UserError, match=r'measure "average" needs an algorithm that averages \(fedavg\), not gaia'):
+        Trainer(cfg, tmp_path / "g")
+    with pytest.raises(UserError, match=r"skewscout.measure 'both'"):
+        Trainer(_fedavg_cfg(measure="both"), tmp_path / "b")

@@ -109,10 +109,10 @@ def test_bn_statistics_differ_per_partition_under_label_skew(tmp_path, digits):
 
 def test_vectorized_simulator_equals_a_plain_loop_over_models(tmp_path, digits):
     """K replicas in grouped convolutions == K separate single models fed the same batches."""
-    c = cfg(algorithm={"name": "fedavg", "iter_local": 1000})   # no sync: replicas train independently
+    c = cfg(algorithm={"name": "fedavg", "iter_local": 1000, "average_at_end": False})   # no sync: replicas train independently
     sim, t = final_params(c, tmp_path, digits, "sim")
     for k in range(t.K):
-        single = cfg(algorithm={"name": "fedavg", "iter_local": 1000})
+        single = cfg(algorithm={"name": "fedavg", "iter_local": 1000, "average_at_end": False})
         one = Trainer(single, tmp_path / f"one{k}", data=digits)
         # a one-replica trainer on partition k with replica k's sampler seed
         from training.trainer import Sampler
@@ -186,3 +186,18 @@ def test_identical_replicas_are_scored_once_with_the_same_result(tmp_path, digit
     assert torch.equal(fast, slow) and fast.shape == (t.K,)
     t.params[0].data.view(t.K, -1)[1] += 0.5                 # replicas differ: no shortcut
     assert not t._replicas_identical()
+
+
+def test_fedavg_ends_with_an_averaging_even_off_the_round_boundary(tmp_path, digits):
+    """FedAvg's product is the average: a run whose length is not a multiple of Iter_local still ends on one
+    (counted in the bytes), unless average_at_end = false."""
+    ends = Trainer(cfg(algorithm={"name": "fedavg", "iter_local": 7}, solver={"iterations": 10}),
+                   tmp_path / "a", data=digits)
+    rows = ends.run(resume=False)
+    assert ends._replicas_identical()
+    model = sum(p.shape[1] for p in ends.algo.params) * 4
+    assert rows[-1]["bytes_algorithm"] == 2 * ends.K * model            # the round at 7 and the one at the end
+    open_end = Trainer(cfg(algorithm={"name": "fedavg", "iter_local": 7, "average_at_end": False},
+                           solver={"iterations": 10}), tmp_path / "b", data=digits)
+    rows = open_end.run(resume=False)
+    assert not open_end._replicas_identical() and rows[-1]["bytes_algorithm"] == open_end.K * model

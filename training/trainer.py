@@ -69,6 +69,9 @@ class TrainState:
     def travel_and_score(self, pairs, sample_size: int = 200, seed: int = 0):
         return self.t.travel_and_score(pairs, sample_size, seed)
 
+    def score_against_average(self, sample_size: int = 200, seed: int = 0):
+        return self.t.score_against_average(sample_size, seed)
+
     @property
     def travel_bytes_per_model(self) -> float:
         """What one partition sends when its model travels: weights plus BN statistics."""
@@ -170,6 +173,7 @@ class Trainer:
             self.algo = ALGORITHMS[name](views, self.comm, **kw, **a)
         except (TypeError, ValueError) as e:
             raise UserError(f"[algorithm] {e}") from None
+        self.algo.end_iteration = self.iterations
 
     # ---- training ----------------------------------------------------------------------------
     def add_hook(self, every: int, fn) -> None:
@@ -257,6 +261,34 @@ class Trainer:
             out.append((float(acc[dst]), float(acc[src])))
             self.bytes_travel[src] += self.model_bytes + self.buffer_bytes
         return out
+
+    @torch.no_grad()
+    def score_against_average(self, sample_size: int, seed: int):
+        """(local accuracy, accuracy of the replicas' average) on each partition's fixed sample, the same on every
+        rank: what the averaging about to happen costs each partition. Sends nothing beyond the averaging itself
+        (on torch.distributed the average is all-reduced here and the averaging step reuses nothing of it)."""
+        if isinstance(self.comm, LocalComm):
+            for t1, tk in zip(self._single_state(), self._replica_state()):
+                t1.copy_(tk.view(self.L, -1).mean(0).view_as(t1))
+            out = []
+            for k in range(self.K):
+                x, y = self._travel_sample(k, sample_size, seed)
+                out.append((float(self.evaluate_local(x, y)[k]), float(self.evaluate_local(x, y, model=self._single)[0])))
+            return out
+        import copy
+
+        k = self.comm.rank0
+        average = copy.deepcopy(self.model)
+        state = list(average.parameters()) + [b for n, b in average.named_buffers()
+                                              if n.endswith(("running_mean", "running_var"))]
+        for t in state:
+            self.comm.dist.all_reduce(t.data)
+            t.data.div_(self.K)
+        x, y = self._travel_sample(k, sample_size, seed)
+        mine = torch.tensor([[float(self.evaluate_local(x, y)[0]), float(self.evaluate_local(x, y, model=average)[0])]],
+                            dtype=torch.float64)
+        both = self.gather(mine.view(-1)).view(self.K, 2)
+        return [(float(a), float(b)) for a, b in both]
 
     def _travel_and_score_dist(self, pairs, sample_size: int, seed: int):
         """Each src rank sends its weights and BN statistics to dst point-to-point; dst scores both models;

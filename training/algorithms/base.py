@@ -47,6 +47,8 @@ class Algorithm(ABC):
         """Whether replicas exchange models (and shared BN statistics) after this iteration."""
         return self.syncs_every_iteration
 
+    end_iteration: int | None = None          # set by the trainer: the run's length
+
     def steps_to_sync(self) -> int:
         """Iterations until replicas next exchange what they drifted apart by (1: the next step does).
         SkewScout measures just before that moment, where the knob's drift is largest."""

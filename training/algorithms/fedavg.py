@@ -13,11 +13,15 @@ class FedAvg(Algorithm):
     knob_grid = (5, 10, 20, 50, 100, 200, 500, 1000)
     syncs_every_iteration = False
 
-    def __init__(self, params, comm, iter_local: int = 20, **kw):
+    def __init__(self, params, comm, iter_local: int = 20, average_at_end: bool = True, **kw):
         super().__init__(params, comm, **kw)
         if int(iter_local) < 1:
             raise ValueError(f"iter_local must be >= 1, got {iter_local}")
         self.iter_local = int(iter_local)
+        # FedAvg's product is the average: a run that does not end on a round boundary (SkewScout moving
+        # Iter_local shifts the rounds) still ends with one, so its final accuracy is the average's, as for a
+        # static Iter_local that divides the run
+        self.average_at_end = bool(average_at_end)
         self._since_sync = 0
 
     def syncs_at(self, iteration: int) -> bool:
@@ -32,7 +36,8 @@ class FedAvg(Algorithm):
             p.sub_(lr * m)
         self._since_sync += 1
         L = self.params[0].shape[0]
-        if self._since_sync < self.iter_local:
+        last = self.average_at_end and self.end_iteration is not None and iteration + 1 >= self.end_iteration
+        if self._since_sync < self.iter_local and not last:
             return torch.zeros(L)
         self._since_sync = 0
         sent = 0

@@ -17,13 +17,18 @@ class SkewScout:
       leave the controller blind exactly where drift can grow unseen.
 
     Pairs rotate (k → k+1+r mod K); loss = mean over pairs of max(0, local accuracy − travelled accuracy)
-    on a fixed sample of the receiving partition."""
+    on a fixed sample of the receiving partition.
+
+    ``measure = "average"`` (not the paper's; FedAvg) scores, instead of a travelled model, the average the
+    partitions are about to be replaced by: loss = mean over partitions of max(0, local − average) on their own
+    sample. FedAvg delivers the average, which skew hurts far less than the drifted models that travel sees, and
+    every partition receives it anyway, so it costs no travel bytes."""
 
     __name__ = "skewscout"
 
     def __init__(self, algo, sigma: float = 0.05, sample_size: int = 200, seed: int = 0, grid=None,
                  travel_every: int = 100, travel_budget: float | None = 0.1,
-                 travel_at_least_every: int | None = None):
+                 travel_at_least_every: int | None = None, measure: str = "travel"):
         if not algo.knob:
             raise ValueError(f"SkewScout needs an algorithm with a communication knob; {algo.name} has none")
         if int(travel_every) < 1:
@@ -39,6 +44,11 @@ class SkewScout:
         if self.at_least_every < self.travel_every:
             raise ValueError(f"skewscout.travel_at_least_every ({self.at_least_every}) must be >= travel_every "
                              f"({self.travel_every})")
+        if measure not in ("travel", "average"):
+            raise ValueError(f"skewscout.measure {measure!r}: use \"travel\" (the paper's model travel) or \"average\"")
+        if measure == "average" and algo.name != "fedavg":
+            raise ValueError(f"skewscout.measure \"average\" needs an algorithm that averages (fedavg), not {algo.name}")
+        self.measure = measure
         self.last_travel = 0
         algo.set_knob(self.controller.value)
 
@@ -59,7 +69,10 @@ class SkewScout:
         if not self.due(state):
             return
         self.last_travel = state.iteration
-        scores = state.travel_and_score(self.pairs(state.num_partitions), self.sample_size, self.seed)
+        if self.measure == "average":
+            scores = state.score_against_average(self.sample_size, self.seed)
+        else:
+            scores = state.travel_and_score(self.pairs(state.num_partitions), self.sample_size, self.seed)
         loss = sum(max(0.0, local - travelled) for local, travelled in scores) / len(scores)
         self.controller.update(loss)
         state.algorithm.set_knob(self.controller.value)
@@ -83,7 +96,8 @@ def attach(trainer, section: dict) -> SkewScout:
                      sample_size=int(section.get("sample_size", 200)), seed=int(section.get("seed", 0)),
                      grid=section.get("grid"), travel_every=int(section.get("travel_every", 100)),
                      travel_budget=None if budget in (None, "none", 0) else float(budget),
-                     travel_at_least_every=section.get("travel_at_least_every"))
+                     travel_at_least_every=section.get("travel_at_least_every"),
+                     measure=str(section.get("measure", "travel")))
     trainer.add_hook(1, hook)
     return hook
 

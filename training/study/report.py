@@ -233,7 +233,7 @@ def _where_it_does_not_reproduce(summary: dict, data: dict) -> list[str]:
     for setting, f4 in summary.get("F4", {}).items():
         for algo in ("gaia", "fedavg"):
             r = f4.get(algo) or {}
-            if r.get("ratio") and r["ratio"] > 1.5:
+            if isinstance(r, dict) and r.get("ratio") and r["ratio"] > 1.5:
                 traj = r.get("trajectory_seed0", [])
                 measured = [(it, k, loss) for it, k, loss in traj if loss is not None]
                 iso = r.get("iso") or {}
@@ -278,8 +278,10 @@ def _where_it_does_not_reproduce(summary: dict, data: dict) -> list[str]:
                      f"the saw-tooth in the figure — one that falls on an averaging scores the average). So the loss "
                      f"SkewScout holds under σ is an upper bound on the average's loss, and it tightens FedAvg where "
                      f"the average would not have needed it. Measuring the average's loss instead would need no travel "
-                     f"at all (every partition receives the average) but is not the paper's model travel; it is the "
-                     f"first thing to try next.")
+                     f"at all (every partition receives the average) but is not the paper's model travel: the rows "
+                     f"'fedavg, average measure' do that (`[skewscout] measure = \"average\"`), whole-run ratio "
+                     + ", ".join(f"{st}: {r['ratio']:.2f}×" if (r := summary['F4'][st].get('fedavg, average measure') or {}).get('ratio')
+                                 else f"{st}: —" for st in summary["F4"]) + ".")
     if not notes:
         return []
     return ["## Where a finding does not reproduce, and why", ""] + notes + [""]
@@ -303,14 +305,24 @@ def _f4_measure(results, setting, keys, seeds, target, measure) -> dict:
         return float(np.mean(vals)) if len(vals) == seeds else None
 
     res = {"bsp_mb": mb(("bsp", None))}
-    for algo in ("gaia", "fedavg"):
-        static = {k[1]: v for k in keys if k[0] == algo and k[1] != "skewscout" and (v := mb(k)) is not None}
+    for row, algo, variant in F4_ROWS:
+        if (algo, variant) not in keys:
+            continue
+        static = {k[1]: v for k in keys if k[0] == algo and not _is_skewscout(k) and (v := mb(k)) is not None}
         knob = min(static, key=static.get) if static else None
-        o, s_mb = static.get(knob), mb((algo, "skewscout"))
-        res[algo] = {"oracle_knob": knob, "oracle_mb": o, "skewscout_mb": s_mb,
+        o, s_mb = static.get(knob), mb((algo, variant))
+        res[row] = {"oracle_knob": knob, "oracle_mb": o, "skewscout_mb": s_mb,
                      "ratio": s_mb / o if (s_mb and o) else None,
                      "savings_vs_bsp": res["bsp_mb"] / s_mb if (s_mb and res["bsp_mb"]) else None}
     return res
+
+
+F4_ROWS = (("gaia", "gaia", "skewscout"), ("fedavg", "fedavg", "skewscout"),
+           ("fedavg, average measure", "fedavg", "skewscout-average"))   # (table row, algorithm, run variant)
+
+
+def _is_skewscout(key) -> bool:
+    return str(key[1]).startswith("skewscout")
 
 
 ISO_SLACK = 0.005     # "the same accuracy": within half a point of SkewScout's final accuracy
@@ -355,11 +367,13 @@ def _f4(out, results, seeds, lines) -> dict:
                   "savings vs BSP | to target: Oracle knob, SkewScout / Oracle | same accuracy: knob, SkewScout / it | "
                   "mean acc over run: Oracle / SkewScout (%) |", "|---|---:|---|---:|---:|---:|---:|---|---|---|"]
         f = lambda v, fmt="{:.1f}": "—" if v is None else fmt.format(v)   # noqa: E731
-        for algo in ("gaia", "fedavg"):
-            ss = _f4_runs(results, setting, (algo, "skewscout"), seeds)
-            w, t = whole[algo], to_target[algo]
+        for row, algo, variant in F4_ROWS:
+            if (algo, variant) not in keys:
+                continue
+            ss = _f4_runs(results, setting, (algo, variant), seeds)
+            w, t = whole[row], to_target[row]
             ss_final = _mean_final(ss)
-            static = {k[1]: _f4_runs(results, setting, k, seeds) for k in keys if k[0] == algo and k[1] != "skewscout"}
+            static = {k[1]: _f4_runs(results, setting, k, seeds) for k in keys if k[0] == algo and not _is_skewscout(k)}
             iso_ok = {k: float(np.mean([x[-1]["bytes"] for x in v])) / 1e6 for k, v in static.items()
                       if _mean_final(v) >= ss_final - ISO_SLACK}
             iso_knob = min(iso_ok, key=iso_ok.get) if iso_ok else None
@@ -367,15 +381,15 @@ def _f4(out, results, seeds, lines) -> dict:
             iso = {"knob": iso_knob, "mb": iso_ok.get(iso_knob),
                    "ratio": ss_mb / iso_ok[iso_knob] if iso_knob is not None else None, "skewscout_final": ss_final}
             oracle_mean = _mean_over_run(static[w["oracle_knob"]]) if w["oracle_knob"] in static else None
-            r[algo] = w | {"bsp_mb": whole["bsp_mb"], "iso": iso, "skewscout_mean_acc": _mean_over_run(ss),
+            r[row] = w | {"bsp_mb": whole["bsp_mb"], "iso": iso, "skewscout_mean_acc": _mean_over_run(ss),
                            "oracle_mean_acc": oracle_mean,
                            "travel_share": float(np.mean([x[-1]["bytes_travel"] / x[-1]["bytes"] for x in ss])),
                            "trajectory_seed0": [(x["iteration"], x["knob"], x.get("skewscout_loss")) for x in ss[0]]}
-            lines.append(f"| {algo} | {f(whole['bsp_mb'])} | {f(w['oracle_knob'], '{}')} | {f(w['oracle_mb'])} | "
+            lines.append(f"| {row} | {f(whole['bsp_mb'])} | {f(w['oracle_knob'], '{}')} | {f(w['oracle_mb'])} | "
                          f"{f(w['skewscout_mb'])} | {f(w['ratio'], '{:.2f}×')} | {f(w['savings_vs_bsp'], '{:.1f}×')} | "
                          f"{f(t['oracle_knob'], '{}')}, {f(t['ratio'], '{:.2f}×')} | "
                          f"{f(iso_knob, '{}')}, {f(iso['ratio'], '{:.2f}×')} | "
-                         f"{f(oracle_mean and 100 * oracle_mean)} / {100 * r[algo]['skewscout_mean_acc']:.1f} |")
+                         f"{f(oracle_mean and 100 * oracle_mean)} / {100 * r[row]['skewscout_mean_acc']:.1f} |")
         lines.append("")
         res[setting] = r
     _f4_figures(out, results, seeds, settings, res)
@@ -402,7 +416,7 @@ def _f4_figures(out, results, seeds, settings, res) -> None:
                 runs = _f4_runs(results, setting, k, seeds)
                 pts.append((k[1], float(np.mean([x[-1]["bytes"] for x in runs])) / 1e6, 100 * _mean_final(runs),
                             100 * float(np.std([x[-1]["acc_mean"] for x in runs]))))
-            static = sorted([p for p in pts if p[0] != "skewscout"], key=lambda p: p[1])
+            static = sorted([p for p in pts if not str(p[0]).startswith("skewscout")], key=lambda p: p[1])
             ax.errorbar([p[1] for p in static], [p[2] for p in static], yerr=[p[3] for p in static], marker="o",
                         color="tab:green", capsize=3, label="static knob (grid)")
             for knob, x, y, _ in static:
@@ -410,7 +424,10 @@ def _f4_figures(out, results, seeds, settings, res) -> None:
             for knob, x, y, e in pts:
                 if knob == "skewscout":
                     ax.errorbar([x], [y], yerr=[e], marker="*", markersize=14, color="tab:blue", capsize=3,
-                                linestyle="none", label="SkewScout")
+                                linestyle="none", label="SkewScout (model travel)")
+                elif knob == "skewscout-average":
+                    ax.errorbar([x], [y], yerr=[e], marker="P", markersize=11, color="tab:purple", capsize=3,
+                                linestyle="none", label="SkewScout (average measure)")
             bsp = _f4_runs(results, setting, ("bsp", None), seeds)
             ax.plot([bsp[0][-1]["bytes"] / 1e6], [100 * _mean_final(bsp)], "s", color="tab:gray", label="BSP")
             ax.axhline(100 * res[setting]["target"], color="tab:red", linestyle="--", linewidth=1,
@@ -431,7 +448,9 @@ def _f4_figures(out, results, seeds, settings, res) -> None:
         for j, algo in enumerate(algos):
             ax = axes[i][j]
             r = res[setting][algo]
-            curves = [("BSP", ("bsp", None), "tab:gray"), ("SkewScout", (algo, "skewscout"), "tab:blue")]
+            curves = [("BSP", ("bsp", None), "tab:gray"), ("SkewScout (model travel)", (algo, "skewscout"), "tab:blue")]
+            if ("F4", (setting, algo, "skewscout-average"), 0) in results:
+                curves.append(("SkewScout (average measure)", (algo, "skewscout-average"), "tab:purple"))
             if r.get("oracle_knob") is not None:
                 curves.insert(1, (f"Oracle (static {r['oracle_knob']})", (algo, r["oracle_knob"]), "tab:green"))
             for name, key, col in curves:
