@@ -212,35 +212,36 @@ def test_shipped_skewscout_config_runs_from_the_command_line(tmp_path):
     assert row["knob"] in (0.02, 0.05, 0.1, 0.2, 0.3)
 
 
-def test_average_measure_scores_the_coming_average_and_sends_no_travel_bytes(tmp_path):
-    """measure = "average" (FedAvg): loss = mean over partitions of max(0, local − average) on each partition's own
-    sample, measured on the step before averaging; checked against the average computed by hand."""
-    import torch
-
+def test_average_measure_scores_the_delivered_average_against_the_kept_models_at_no_cost(tmp_path):
+    """measure = "average" (FedAvg): each partition keeps its model from the step before an averaging; once the
+    average has arrived, loss = mean of max(0, kept − average) on each partition's own sample. No bytes."""
     from training.trainer import Trainer
 
-    t = Trainer(_fedavg_cfg(measure="average", travel_budget=0), tmp_path / "avg")
-    seen, real = [], t.score_against_average
+    t = Trainer(_fedavg_cfg(measure="average", travel_budget=0.01), tmp_path / "avg")   # the budget does not apply
+    snaps, seen = [], []
+    real_snap, real_score = t.snapshot_replicas, t.score_against_average
 
-    def spy(sample_size, seed):
-        scores = real(sample_size, seed)
-        # the same average by hand: one replica model loaded with the mean of the replicas, scored on each sample
-        ref = []
-        with torch.no_grad():
-            for t1, tk in zip(t._single_state(), t._replica_state()):
-                t1.copy_(tk.view(t.L, -1).mean(0).view_as(t1))
-            for k in range(t.K):
-                x, y = t._travel_sample(k, sample_size, seed)
-                ref.append(float(t.evaluate_local(x, y, model=t._single)[0]))
-        assert [b for _, b in scores] == ref
-        seen.append((t.algo._since_sync, t.algo.iter_local, scores))
+    def snap():
+        snaps.append((t.algo._since_sync, t.algo.iter_local))
+        return real_snap()
+
+    def score(before, sample_size, seed):
+        assert t.algo._since_sync == 0 and t._replicas_identical()         # right after the averaging
+        scores = real_score(before, sample_size, seed)
+        for k, (kept, avg) in enumerate(scores):
+            x, y = t._travel_sample(k, sample_size, seed)
+            assert kept == float(t.evaluate_local(x, y, model=before)[k])
+            assert avg == float(t.evaluate_local(x, y)[k])
+        seen.append(scores)
         return scores
-    t.score_against_average = spy
+    t.snapshot_replicas, t.score_against_average = snap, score
     rows = t.run(resume=False)
-    assert seen and all(since == local - 1 for since, local, _ in seen)
+    assert len(seen) == len(snaps) >= 2                   # travel_every 10 over 60 iterations, rounds of ≤ 20
+    assert all(since == local - 1 for since, local in snaps)
     assert rows[-1]["bytes_travel"] == 0 and rows[-1]["bytes"] == rows[-1]["bytes_algorithm"]
+    assert max(kept - avg for sc in seen for kept, avg in sc) > 0          # label skew: the average costs something
     last = [r for r in rows if "skewscout_loss" in r][-1]["skewscout_loss"]
-    assert last == round(sum(max(0.0, a - b) for a, b in seen[-1][2]) / len(seen[-1][2]), 5)
+    assert last == round(sum(max(0.0, a - b) for a, b in seen[-1]) / len(seen[-1]), 5)
 
 
 def test_average_measure_on_torch_distributed_matches_the_simulator(tmp_path):

@@ -69,8 +69,11 @@ class TrainState:
     def travel_and_score(self, pairs, sample_size: int = 200, seed: int = 0):
         return self.t.travel_and_score(pairs, sample_size, seed)
 
-    def score_against_average(self, sample_size: int = 200, seed: int = 0):
-        return self.t.score_against_average(sample_size, seed)
+    def snapshot_replicas(self):
+        return self.t.snapshot_replicas()
+
+    def score_against_average(self, before, sample_size: int = 200, seed: int = 0):
+        return self.t.score_against_average(before, sample_size, seed)
 
     @property
     def travel_bytes_per_model(self) -> float:
@@ -262,32 +265,22 @@ class Trainer:
             self.bytes_travel[src] += self.model_bytes + self.buffer_bytes
         return out
 
-    @torch.no_grad()
-    def score_against_average(self, sample_size: int, seed: int):
-        """(local accuracy, accuracy of the replicas' average) on each partition's fixed sample, the same on every
-        rank: what the averaging about to happen costs each partition. Sends nothing beyond the averaging itself
-        (on torch.distributed the average is all-reduced here and the averaging step reuses nothing of it)."""
-        if isinstance(self.comm, LocalComm):
-            for t1, tk in zip(self._single_state(), self._replica_state()):
-                t1.copy_(tk.view(self.L, -1).mean(0).view_as(t1))
-            out = []
-            for k in range(self.K):
-                x, y = self._travel_sample(k, sample_size, seed)
-                out.append((float(self.evaluate_local(x, y)[k]), float(self.evaluate_local(x, y, model=self._single)[0])))
-            return out
+    def snapshot_replicas(self):
+        """The local replicas as they are now, kept by SkewScout's average measure across the averaging."""
         import copy
+        return copy.deepcopy(self.model)
 
-        k = self.comm.rank0
-        average = copy.deepcopy(self.model)
-        state = list(average.parameters()) + [b for n, b in average.named_buffers()
-                                              if n.endswith(("running_mean", "running_var"))]
-        for t in state:
-            self.comm.dist.all_reduce(t.data)
-            t.data.div_(self.K)
-        x, y = self._travel_sample(k, sample_size, seed)
-        mine = torch.tensor([[float(self.evaluate_local(x, y)[0]), float(self.evaluate_local(x, y, model=average)[0])]],
-                            dtype=torch.float64)
-        both = self.gather(mine.view(-1)).view(self.K, 2)
+    @torch.no_grad()
+    def score_against_average(self, before, sample_size: int, seed: int):
+        """(accuracy of ``before`` — the local models one step before the averaging —, accuracy of the average now
+        in place) on each partition's own fixed sample, the same on every rank. Costs no bytes: every partition
+        has just received the average and kept its own model."""
+        out = torch.zeros(self.L, 2, dtype=torch.float64)
+        for i, k in enumerate(self.local):
+            x, y = self._travel_sample(k, sample_size, seed)
+            out[i, 0] = float(self.evaluate_local(x, y, model=before)[i])
+            out[i, 1] = float(self.evaluate_local(x, y)[i])
+        both = self.gather(out.view(-1)).view(self.K, 2)
         return [(float(a), float(b)) for a, b in both]
 
     def _travel_and_score_dist(self, pairs, sample_size: int, seed: int):

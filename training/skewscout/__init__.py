@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from training.skewscout.controller import Controller
 
+DEFAULT_TRAVEL_BUDGET = 0.1      # model travel may cost this share of the algorithm's own bytes
+
 
 class SkewScout:
     """A trainer hook, called after every iteration. A travel is due ``travel_every`` iterations after the
@@ -20,14 +22,15 @@ class SkewScout:
     on a fixed sample of the receiving partition.
 
     ``measure = "average"`` (not the paper's; FedAvg) scores, instead of a travelled model, the average the
-    partitions are about to be replaced by: loss = mean over partitions of max(0, local − average) on their own
-    sample. FedAvg delivers the average, which skew hurts far less than the drifted models that travel sees, and
-    every partition receives it anyway, so it costs no travel bytes."""
+    partitions are replaced by: each keeps its model from the step before the averaging and, once the average has
+    arrived, loss = mean over partitions of max(0, kept − average) on their own sample. FedAvg delivers the
+    average, which skew hurts far less than the drifted models that travel sees, and every partition receives it
+    anyway: no bytes, so the travel budget does not apply."""
 
     __name__ = "skewscout"
 
     def __init__(self, algo, sigma: float = 0.05, sample_size: int = 200, seed: int = 0, grid=None,
-                 travel_every: int = 100, travel_budget: float | None = 0.1,
+                 travel_every: int = 100, travel_budget: float | None = DEFAULT_TRAVEL_BUDGET,
                  travel_at_least_every: int | None = None, measure: str = "travel"):
         if not algo.knob:
             raise ValueError(f"SkewScout needs an algorithm with a communication knob; {algo.name} has none")
@@ -50,6 +53,7 @@ class SkewScout:
             raise ValueError(f"skewscout.measure \"average\" needs an algorithm that averages (fedavg), not {algo.name}")
         self.measure = measure
         self.last_travel = 0
+        self._before = None          # average measure: the local models kept across the averaging
         algo.set_knob(self.controller.value)
 
     def pairs(self, k: int) -> list[tuple[int, int]]:
@@ -59,19 +63,24 @@ class SkewScout:
     def due(self, state) -> bool:
         if state.iteration - self.last_travel < self.travel_every or state.algorithm.steps_to_sync() != 1:
             return False
-        if self.travel_budget is None or state.iteration - self.last_travel >= self.at_least_every:
+        if (self.measure == "average" or self.travel_budget is None
+                or state.iteration - self.last_travel >= self.at_least_every):
             return True
         algo_bytes, travel_bytes = state.bytes_sent()
         cost = state.num_partitions * state.travel_bytes_per_model
         return travel_bytes + cost <= self.travel_budget * algo_bytes
 
     def __call__(self, state) -> None:
-        if not self.due(state):
+        if self._before is not None:               # the averaging has just happened
+            scores = state.score_against_average(self._before, self.sample_size, self.seed)
+            self._before = None
+        elif not self.due(state):
             return
-        self.last_travel = state.iteration
-        if self.measure == "average":
-            scores = state.score_against_average(self.sample_size, self.seed)
+        elif self.measure == "average":
+            self.last_travel, self._before = state.iteration, state.snapshot_replicas()
+            return
         else:
+            self.last_travel = state.iteration
             scores = state.travel_and_score(self.pairs(state.num_partitions), self.sample_size, self.seed)
         loss = sum(max(0.0, local - travelled) for local, travelled in scores) / len(scores)
         self.controller.update(loss)
@@ -91,7 +100,7 @@ class SkewScout:
 
 def attach(trainer, section: dict) -> SkewScout:
     """Called by the trainer when the config has ``[skewscout] enabled = true``."""
-    budget = section.get("travel_budget", 0.1)
+    budget = section.get("travel_budget", DEFAULT_TRAVEL_BUDGET)
     hook = SkewScout(trainer.algo, sigma=float(section.get("sigma", 0.05)),
                      sample_size=int(section.get("sample_size", 200)), seed=int(section.get("seed", 0)),
                      grid=section.get("grid"), travel_every=int(section.get("travel_every", 100)),

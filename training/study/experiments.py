@@ -41,21 +41,22 @@ def f3(base):
         yield ("fedavg", s), with_(base, algorithm=ALGOS["fedavg"], partition={"name": "skew", "skew": s})
 
 
-F4_BUDGET = 0.1       # SkewScout's model travel may cost at most 10% of the algorithm's own bytes
+F4_BUDGET = 0.1          # SkewScout's model travel may cost at most 10% of the algorithm's own bytes ...
+F4_TRAVELS_PER_RUN = 40  # ... a travel is due every 1/40 of the run ...
+F4_FLOOR = 5             # ... and happens at least every 5 due periods whatever the budget
 
 
 def f4(base, gaia_grid=(0.02, 0.05, 0.1, 0.2, 0.3), fedavg_grid=(5, 10, 20, 50, 100), sigma=0.05):
     """One F4 setting: BSP, each static knob of the grid and SkewScout (starting mid-grid) on label-exclusive
-    partitions. Travel is due every 1/40 of the run and capped at F4_BUDGET of the algorithm's bytes, with at
-    least one travel every 1/8 of the run whatever the cap."""
+    partitions, travel as the F4_* constants above say."""
     skewed = with_(base, partition={"name": "label-exclusive"})
-    travel = max(1, base["solver"]["iterations"] // 40)
+    travel = max(1, base["solver"]["iterations"] // F4_TRAVELS_PER_RUN)
     yield ("bsp", None), with_(skewed, algorithm={"name": "bsp"})
     for name, knob, grid, start in (("gaia", "threshold", gaia_grid, 0.2), ("fedavg", "iter_local", fedavg_grid, 50)):
         for v in grid:
             yield (name, v), with_(skewed, algorithm={"name": name, knob: v})
         ss = {"enabled": True, "sigma": sigma, "travel_every": travel, "travel_budget": F4_BUDGET,
-              "travel_at_least_every": 5 * travel, "sample_size": 100, "grid": list(grid)}
+              "travel_at_least_every": F4_FLOOR * travel, "sample_size": 100, "grid": list(grid)}
         yield (name, "skewscout"), with_(skewed, algorithm={"name": name, knob: start}, skewscout=ss)
         if name == "fedavg":     # not the paper's: score the average FedAvg delivers instead of a travelled model
             yield (name, "skewscout-average"), with_(skewed, algorithm={"name": name, knob: start},

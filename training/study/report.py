@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.study.experiments import EXPERIMENTS, SKEWS, base_config, with_
+from training.study.experiments import (EXPERIMENTS, F4_BUDGET, F4_FLOOR, F4_TRAVELS_PER_RUN, SKEWS, base_config,
+                                        with_)
 from training.sweep import MEASURES
 
 TARGET_REL = 0.95      # F4 target: 95% of BSP's final accuracy on the same skewed partitions
@@ -233,7 +234,7 @@ def _where_it_does_not_reproduce(summary: dict, data: dict) -> list[str]:
     for setting, f4 in summary.get("F4", {}).items():
         for algo in ("gaia", "fedavg"):
             r = f4.get(algo) or {}
-            if isinstance(r, dict) and r.get("ratio") and r["ratio"] > 1.5:
+            if r.get("ratio") and r["ratio"] > 1.5:
                 traj = r.get("trajectory_seed0", [])
                 measured = [(it, k, loss) for it, k, loss in traj if loss is not None]
                 iso = r.get("iso") or {}
@@ -254,8 +255,8 @@ def _where_it_does_not_reproduce(summary: dict, data: dict) -> list[str]:
                 elif f4.get("lr_drops") and measured and measured[0][0] >= f4["iterations"] / 2:
                     text += (f"Here SkewScout did not close an early gap either (accuracy averaged over the run "
                              f"{s_acc:.1f}% vs the Oracle's {o_acc:.1f}%): its first travel came only at iteration "
-                             f"{measured[0][0]} (travel is capped at 10% of the algorithm's bytes, at least once every "
-                             f"1/8 of the run, and a loose FedAvg knob sends little), measured a loss of {measured[0][2]:.2f} there and tightened the knob "
+                             f"{measured[0][0]} (travel is capped at {100 * F4_BUDGET:.0f}% of the algorithm's bytes, and "
+                             f"a loose FedAvg knob sends little), measured a loss of {measured[0][2]:.2f} there and tightened the knob "
                              f"after the LR drop, where the static knob needed no help. ")
                 else:
                     text += (f"Accuracy averaged over the run: Oracle {o_acc:.1f}%, SkewScout {s_acc:.1f}%. ")
@@ -343,8 +344,8 @@ def _f4(out, results, seeds, lines) -> dict:
               f"Label-exclusive partitions, {seeds} seeds, longer runs than F1–F3 (below). Target accuracy: "
               f"{int(100 * TARGET_REL)}% of BSP's final accuracy. Oracle: the cheapest static knob of the grid that "
               f"reaches the target. SkewScout starts mid-grid (Gaia T 0.2, FedAvg Iter_local 50), σ = 0.05, travel due "
-              f"every 1/40 of the run just before a synchronisation, capped at 10% of the algorithm's bytes but at least "
-              f"once every 1/8 of the run. A second digits setting keeps the LR constant: the control for the "
+              f"every 1/{F4_TRAVELS_PER_RUN} of the run just before a synchronisation, capped at {100 * F4_BUDGET:.0f}% of "
+              f"the algorithm's bytes but at least once every {F4_FLOOR}/{F4_TRAVELS_PER_RUN} of the run. A second digits setting keeps the LR constant: the control for the "
               f"LR-drop explanation below. "
               f"Measures of communication (bytes of all partitions, travel included):", "",
               "- **whole run** (the paper's framing): every run trains for the same number of iterations; a run counts "
