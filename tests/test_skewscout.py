@@ -23,6 +23,60 @@ def test_controller_tightens_above_sigma_loosens_below_half_and_holds_inside():
     assert c.value == 5                                    # and at the tightest
 
 
+def _end(position=2, **kw):
+    return Controller(grid=[5, 10, 20, 50, 100], sigma=0.05, position=position, knob="iter_local", horizon="end", **kw)
+
+
+def test_horizon_end_confirms_a_high_loss_before_tightening():
+    c = _end()
+    assert c.update(0.30, iteration=100, end=1000, n=500) == 0 and c.confirming      # first look: measure again
+    assert c.update(0.29, iteration=110, end=1000, n=500) == -1 and c.value == 10    # no real fall: tighten
+    assert not c.confirming and c.update(0.01, iteration=120, end=1000, n=500) == 1  # low: loosen at once
+
+
+def test_horizon_end_holds_a_knob_whose_loss_falls_beyond_noise_and_tightens_on_noise():
+    falling = _end()
+    falling.update(0.40, iteration=100, end=2000, n=500)
+    assert falling.update(0.25, iteration=200, end=2000, n=500) == 1     # 0.40 → 0.25 carried on: tiny at the end
+    assert falling.judged < 0.025
+    noisy = _end()
+    noisy.update(0.40, iteration=100, end=2000, n=500)
+    assert noisy.update(0.37, iteration=200, end=2000, n=500) == -1      # within two standard errors: tighten
+    assert noisy.judged == pytest.approx(0.37)
+
+
+def test_horizon_end_scales_a_knob_that_follows_the_lr_and_projects_a_rise():
+    gaia = Controller(grid=[0.02, 0.05, 0.1], sigma=0.05, position=2, knob="threshold", horizon="end")
+    assert gaia.update(0.5, iteration=10, end=100, lr=0.1, shrink=0.01, n=500) == 1   # T will shrink 100×: loosen
+    assert gaia.judged == pytest.approx(0.005) and gaia.value == 0.1                   # (clamped at the loosest)
+    for n, step in ((5000, -1), (500, 0)):
+        rising = _end()
+        assert rising.update(0.03, iteration=100, end=2000, n=n) == 0        # in the band
+        assert rising.update(0.045, iteration=200, end=2000, n=n) == step    # still in the band, but a rise beyond
+        assert rising.judged == pytest.approx(0.06 if step else 0.045)       # noise is carried one stay ahead
+
+
+def test_horizon_end_waits_longer_before_retrying_a_knob_that_failed():
+    c = _end(position=1)
+    assert c.update(0.3, iteration=1, end=10**6, n=10**6) == 0
+    assert c.update(0.3, iteration=2, end=10**6, n=10**6) == -1 and c.value == 5   # 10 failed once
+    assert c.update(0.0, iteration=3, end=10**6, n=10**6) == 1 and c.value == 5    # blocked: 2 measurements
+    assert c.update(0.0, iteration=4, end=10**6, n=10**6) == 1 and c.value == 10   # then tried again
+    c.update(0.3, iteration=5, end=10**6, n=10**6)
+    assert c.update(0.3, iteration=6, end=10**6, n=10**6) == -1                     # failed twice:
+    waits = 0
+    while c.update(0.0, iteration=7 + waits, end=10**6, n=10**6) and c.value == 5:
+        waits += 1
+    assert waits == 3                                                               # 4 measurements at 5
+
+
+def test_horizon_now_is_the_papers_controller_and_bad_horizons_are_refused():
+    now = Controller(grid=[5, 10, 20], sigma=0.05, position=1, knob="iter_local", horizon="now")
+    assert now.update(0.3, iteration=1, end=10) == -1                              # no confirmation, no trend
+    with pytest.raises(ValueError, match="skewscout.horizon 'later'"):
+        Controller(grid=[5], sigma=0.05, position=0, horizon="later")
+
+
 def test_rotating_pairs_cover_every_other_partition():
     class Algo:
         knob, knob_grid, name = "threshold", (0.02, 0.05, 0.1), "gaia"
@@ -46,7 +100,7 @@ def _fedavg_cfg(**skewscout):
             "solver": {"lr": 0.05, "batch_size": 8, "iterations": 60},
             "run": {"seed": 0, "eval_every": 20},
             "skewscout": {"enabled": True, "sigma": 0.01, "travel_every": 10, "sample_size": 50,
-                          "grid": [1, 2, 5, 10, 20]} | skewscout}
+                          "grid": [1, 2, 5, 10, 20], "measure": "travel"} | skewscout}
 
 
 def _spy_travels(trainer):
@@ -183,8 +237,9 @@ def test_skewscout_on_torch_distributed_moves_the_knob_as_the_simulator_does(tmp
          "algorithm": {"name": "gaia", "threshold": 0.1},
          "solver": {"lr": 0.05, "batch_size": 8, "iterations": 12},
          "run": {"seed": 0, "eval_every": 4},
-         "skewscout": {"enabled": True, "travel_every": 4, "sigma": 0.02, "sample_size": 60,
+         "skewscout": {"enabled": True, "travel_every": 4, "sigma": 0.02, "sample_size": 60, "horizon": "now",
                         "travel_budget": 1.0}}          # a cap, so the byte totals are gathered across ranks
+    # (horizon "now": with "end" a first loss above σ is confirmed first, and 12 iterations leave no room)
     sim = run_training(copy.deepcopy(c), tmp_path / "sim", resume=False)
     c["run"]["backend"] = "dist"
     dist = run_training(c, tmp_path / "dist", resume=False)
@@ -272,5 +327,10 @@ def test_average_measure_needs_fedavg(tmp_path):
     cfg["skewscout"]["grid"] = [0.05, 0.1, 0.2]
     with pytest.raises(UserError, match=r'measure "average" needs an algorithm that averages \(fedavg\), not gaia'):
         Trainer(cfg, tmp_path / "g")
+    class FedAvgLike:
+        knob, knob_grid, name, v = "iter_local", (5, 10), "fedavg", 5
+        def get_knob(self): return self.v
+        def set_knob(self, v): self.v = v
+    assert SkewScout(FedAvgLike()).measure == "average"                  # "auto" scores what FedAvg delivers
     with pytest.raises(UserError, match=r"skewscout.measure 'both'"):
         Trainer(_fedavg_cfg(measure="both"), tmp_path / "b")

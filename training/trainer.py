@@ -60,6 +60,13 @@ class TrainState:
         return self.t.K
 
     @property
+    def iterations(self) -> int:
+        return self.t.iterations
+
+    def lr_at(self, iteration: int) -> float:
+        return self.t.lr_at(iteration)
+
+    @property
     def algorithm(self):
         return self.t.algo
 

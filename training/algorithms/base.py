@@ -18,6 +18,7 @@ class Algorithm(ABC):
     name: ClassVar[str]
     knob: ClassVar[str | None] = None           # the communication knob SkewScout moves
     knob_grid: ClassVar[tuple] = ()             # the paper's static grid, loosest last
+    knob_follows_lr: ClassVar[bool] = False     # the knob in effect is knob × lr / lr0 (Gaia's T)
     syncs_every_iteration: ClassVar[bool] = True
 
     def __init__(self, params: list[torch.Tensor], comm, momentum: float = 0.9, weight_decay: float = 5e-4,

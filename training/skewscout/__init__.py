@@ -25,13 +25,17 @@ class SkewScout:
     partitions are replaced by: each keeps its model from the step before the averaging and, once the average has
     arrived, loss = mean over partitions of max(0, kept − average) on their own sample. FedAvg delivers the
     average, which skew hurts far less than the drifted models that travel sees, and every partition receives it
-    anyway: no bytes, so the travel budget does not apply."""
+    anyway: no bytes, so the travel budget does not apply. ``measure = "auto"`` (the default) picks it for FedAvg.
+
+    ``horizon`` says which loss the controller holds inside the band: "now" (the paper's) the loss measured now,
+    "end" (the default) the loss projected to the end of the run, which is what the Oracle is judged on
+    (``Controller`` says how)."""
 
     __name__ = "skewscout"
 
     def __init__(self, algo, sigma: float = 0.05, sample_size: int = 200, seed: int = 0, grid=None,
                  travel_every: int = 100, travel_budget: float | None = DEFAULT_TRAVEL_BUDGET,
-                 travel_at_least_every: int | None = None, measure: str = "travel"):
+                 travel_at_least_every: int | None = None, measure: str = "auto", horizon: str = "end"):
         if not algo.knob:
             raise ValueError(f"SkewScout needs an algorithm with a communication knob; {algo.name} has none")
         if int(travel_every) < 1:
@@ -39,7 +43,7 @@ class SkewScout:
         if travel_budget is not None and float(travel_budget) <= 0:
             raise ValueError(f"skewscout.travel_budget must be > 0 (a fraction of the algorithm's bytes), "
                              f"got {travel_budget}; leave it out for no cap")
-        self.controller = Controller.for_algorithm(algo, sigma, grid)
+        self.controller = Controller.for_algorithm(algo, sigma, grid, horizon)
         self.sample_size, self.seed, self.round = int(sample_size), int(seed), 0
         self.travel_every = int(travel_every)
         self.travel_budget = None if travel_budget is None else float(travel_budget)
@@ -47,8 +51,11 @@ class SkewScout:
         if self.at_least_every < self.travel_every:
             raise ValueError(f"skewscout.travel_at_least_every ({self.at_least_every}) must be >= travel_every "
                              f"({self.travel_every})")
-        if measure not in ("travel", "average"):
-            raise ValueError(f"skewscout.measure {measure!r}: use \"travel\" (the paper's model travel) or \"average\"")
+        if measure not in ("auto", "travel", "average"):
+            raise ValueError(f"skewscout.measure {measure!r}: use \"auto\" (average for FedAvg, travel otherwise), "
+                             f"\"travel\" (the paper's model travel) or \"average\"")
+        if measure == "auto":
+            measure = "average" if algo.name == "fedavg" else "travel"
         if measure == "average" and algo.name != "fedavg":
             raise ValueError(f"skewscout.measure \"average\" needs an algorithm that averages (fedavg), not {algo.name}")
         self.measure = measure
@@ -63,7 +70,7 @@ class SkewScout:
     def due(self, state) -> bool:
         if state.iteration - self.last_travel < self.travel_every or state.algorithm.steps_to_sync() != 1:
             return False
-        if (self.measure == "average" or self.travel_budget is None
+        if (self.measure == "average" or self.travel_budget is None or self.controller.confirming
                 or state.iteration - self.last_travel >= self.at_least_every):
             return True
         algo_bytes, travel_bytes = state.bytes_sent()
@@ -83,19 +90,28 @@ class SkewScout:
             self.last_travel = state.iteration
             scores = state.travel_and_score(self.pairs(state.num_partitions), self.sample_size, self.seed)
         loss = sum(max(0.0, local - travelled) for local, travelled in scores) / len(scores)
-        self.controller.update(loss)
+        it = state.iteration
+        lr, lr_end = state.lr_at(it), state.lr_at(state.iterations - 1)
+        shrink = lr_end / lr if state.algorithm.knob_follows_lr else 1.0
+        self.controller.update(loss, iteration=it, end=state.iterations, lr=lr, shrink=shrink,
+                               n=self.sample_size * len(scores))
         state.algorithm.set_knob(self.controller.value)
-        state.record({"skewscout_loss": round(loss, 5), "knob_after": self.controller.value,
-                      "travel_at": state.iteration})
+        state.record({"skewscout_loss": round(loss, 5), "skewscout_judged": round(self.controller.judged, 5),
+                      "knob_after": self.controller.value, "travel_at": it})
         self.round += 1
 
     def state(self) -> dict:
         return {"position": self.controller.position, "round": self.round, "history": self.controller.history,
-                "last_travel": self.last_travel}
+                "last_travel": self.last_travel, "stay": self.controller.stay, "failures": self.controller.failures,
+                "blocked_until": self.controller.blocked_until,
+                "confirming": self.controller.confirming}
 
     def load(self, s: dict) -> None:
         self.controller.position, self.round, self.controller.history = s["position"], s["round"], s["history"]
         self.last_travel = s.get("last_travel", 0)
+        c = self.controller
+        c.stay, c.failures, c.blocked_until = s.get("stay"), dict(s.get("failures", {})), dict(s.get("blocked_until", {}))
+        self.controller.confirming = bool(s.get("confirming", False))
 
 
 def attach(trainer, section: dict) -> SkewScout:
@@ -106,7 +122,7 @@ def attach(trainer, section: dict) -> SkewScout:
                      grid=section.get("grid"), travel_every=int(section.get("travel_every", 100)),
                      travel_budget=None if budget in (None, "none", 0) else float(budget),
                      travel_at_least_every=section.get("travel_at_least_every"),
-                     measure=str(section.get("measure", "travel")))
+                     measure=str(section.get("measure", "auto")), horizon=str(section.get("horizon", "end")))
     trainer.add_hook(1, hook)
     return hook
 

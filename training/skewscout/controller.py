@@ -1,39 +1,99 @@
 """Keep the skew-induced accuracy loss inside [σ/2, σ] by moving an algorithm's knob one grid step at a time."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 # which way is "tighter" (more communication) along each algorithm's knob grid
 TIGHTER_IS_LOWER = {"threshold": True, "iter_local": True, "sparsity": True}
+HORIZONS = ("now", "end")
 
 
 @dataclass
 class Controller:
+    """``horizon = "now"`` (the paper's) holds the loss measured now inside the band. ``"end"`` holds the loss
+    expected at the end of the run, which is what the Oracle is judged on:
+
+    - an algorithm whose knob follows the LR schedule (Gaia's T) tightens by itself at each drop: the loss
+      measured now is scaled by what the knob will shrink by before the end;
+    - a change since the first measurement of the current stay at this knob (in the same LR phase) that sampling
+      noise cannot explain (two standard errors) is carried on: a fall geometrically to the end (FedAvg's loose
+      knobs cost much while the models learn fast and little once they settle), a rise one stay-length ahead
+      (after a loosening the replicas drift apart slowly, and the loss lags the damage);
+    - the first measurement of a stay has no trend yet: a loss above σ there is measured once more before the
+      knob tightens (``confirming``; SkewScout travels again at once);
+    - a knob left because its loss stayed above σ is not tried again for 2, 4, 8, … measurements (its
+      ``failures`` double the wait), so that the controller settles instead of paying for the same lesson."""
     grid: list                 # the knob's grid, sorted ascending
     sigma: float               # target accuracy loss (fraction, e.g. 0.05)
     position: int              # index into grid of the current knob
     knob: str = "threshold"
+    horizon: str = "now"
     history: list = field(default_factory=list)
+    stay: list | None = None                        # [iteration, loss, lr] of the current stay's first measurement
+    failures: dict = field(default_factory=dict)   # knob value -> times it was left for a loss above σ
+    blocked_until: dict = field(default_factory=dict)   # knob value -> update count before which it is not tried
+    judged: float | None = None                     # the loss the last step was decided on
+    confirming: bool = False                        # horizon "end": the last loss above σ awaits a second look
+
+    def __post_init__(self):
+        if self.horizon not in HORIZONS:
+            raise ValueError(f"skewscout.horizon {self.horizon!r}: use \"now\" (the paper's: the loss measured now) "
+                             f"or \"end\" (the loss projected to the end of the run)")
 
     @classmethod
-    def for_algorithm(cls, algo, sigma: float, grid=None) -> "Controller":
+    def for_algorithm(cls, algo, sigma: float, grid=None, horizon: str = "now") -> "Controller":
         g = sorted(grid or algo.knob_grid)
         current = algo.get_knob()
         pos = min(range(len(g)), key=lambda i: abs(g[i] - current))
-        return cls(g, float(sigma), pos, algo.knob)
+        return cls(g, float(sigma), pos, algo.knob, horizon)
 
     @property
     def value(self):
         return self.grid[self.position]
 
-    def update(self, loss: float) -> int:
-        """One grid step: tighten above σ, loosen below σ/2, stay inside the band. Returns the step taken."""
+    def project(self, loss: float, iteration: int, end: int, lr: float, shrink: float, n: int) -> tuple[float, bool]:
+        """(the loss expected at iteration ``end`` if the knob stays where it is, whether a trend backs it)."""
+        projected, trend = loss * shrink, False
+        if self.stay and self.stay[2] == lr and self.stay[0] < iteration:
+            trend = True
+            it0, loss0, _ = self.stay
+            se = math.sqrt((loss0 * (1 - loss0) + loss * (1 - loss)) / max(1, n))
+            if loss0 - loss > 2 * se:
+                projected *= (loss / loss0) ** ((end - iteration) / (iteration - it0))
+            elif loss - loss0 > 2 * se:
+                projected = min(1.0, projected + (loss - loss0) * shrink)
+        else:
+            self.stay = [iteration, loss, lr]
+        return projected, trend
+
+    def update(self, loss: float, *, iteration: int = 0, end: int = 0, lr: float = 1.0, shrink: float = 1.0,
+               n: int = 1) -> int:
+        """One grid step: tighten above σ, loosen below σ/2, stay inside the band. Returns the step taken.
+        The keyword arguments say where the run stands (``shrink``: the factor the knob in effect shrinks by
+        before the end, 1 unless it follows the LR); only horizon "end" uses them."""
+        judged, trend = self.project(loss, iteration, end, lr, shrink, n) if self.horizon == "end" else (loss, True)
         lower = TIGHTER_IS_LOWER.get(self.knob, True)
         step = 0
-        if loss > self.sigma:
-            step = -1 if lower else 1
-        elif loss < self.sigma / 2:
-            step = 1 if lower else -1
-        self.position = min(max(self.position + step, 0), len(self.grid) - 1)
+        tighter, looser = (-1, 1) if lower else (1, -1)
+        end_horizon = self.horizon == "end"
+        if judged > self.sigma:
+            act = not end_horizon or trend or self.confirming
+            step = tighter if act else 0
+        elif judged < self.sigma / 2:
+            step = looser
+        self.confirming = judged > self.sigma and step == 0
+        moved = min(max(self.position + step, 0), len(self.grid) - 1)
+        count = len(self.history)
+        if end_horizon and step == looser and count < self.blocked_until.get(str(self.grid[moved]), 0):
+            moved = self.position                          # that knob failed recently: wait longer
+        if end_horizon and moved != self.position:
+            if step == tighter:
+                v = str(self.value)
+                self.failures[v] = self.failures.get(v, 0) + 1
+                self.blocked_until[v] = count + 2 ** self.failures[v]
+            self.stay = None
+        self.position = moved
         self.history.append((loss, self.value))
+        self.judged = judged
         return step
