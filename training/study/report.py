@@ -235,7 +235,7 @@ def _where_it_does_not_reproduce(summary: dict, data: dict) -> list[str]:
         for algo in ("gaia", "fedavg"):
             r = f4.get(algo) or {}
             if r.get("ratio") and r["ratio"] > 1.5:
-                notes.append(_f4_note(setting, algo, f4, r))
+                notes.append(_f4_note(setting, algo, f4, r, summary["F4"]))
             elif r and r.get("skewscout_mb") is None:
                 notes.append(f"- F4 on {setting}, {algo}: SkewScout's final accuracy stays below the target, so it has "
                              f"no bytes at the target to compare.")
@@ -255,7 +255,7 @@ def _where_it_does_not_reproduce(summary: dict, data: dict) -> list[str]:
     return ["## Where a finding does not reproduce, and why", ""] + notes + [""]
 
 
-def _f4_note(setting: str, algo: str, f4: dict, r: dict) -> str:
+def _f4_note(setting: str, algo: str, f4: dict, r: dict, all_f4: dict) -> str:
     """Why SkewScout as shipped spends more than 1.5× the Oracle on one setting, from the runs' own figures."""
     iso = r.get("iso") or {}
     o_acc, s_acc = 100 * (r.get("oracle_mean_acc") or 0), 100 * r["skewscout_mean_acc"]
@@ -270,6 +270,16 @@ def _f4_note(setting: str, algo: str, f4: dict, r: dict) -> str:
                  f"catches up only once they settle. Nothing SkewScout can measure early tells this knob from one that "
                  f"never recovers, so it tightens while the loss is high and pays for it; it loosens once the loss "
                  f"falls. ")
+        early = max(seen[:2])
+        for other, f in all_f4.items():
+            for knob, q in ((f.get("fedavg") or {}).get("failing_knobs_loss_by_quarter") or {}).items():
+                if other != setting and q[0] >= early * 0.8:
+                    text += (f"On {other}, Iter_local {knob} carries a like loss early (" + ", ".join(f"{v:.2f}" for v in q)
+                             + ") and does not reach the target: the first half alone cannot tell the two apart. ")
+                    break
+            else:
+                continue
+            break
     elif f4.get("lr_drops"):
         text += (f"The Oracle's static knob ({r['oracle_knob']}) reaches the target only after the LR drops; "
                  f"accuracy averaged over the run: Oracle {o_acc:.1f}%, SkewScout {s_acc:.1f}%. ")
@@ -398,7 +408,10 @@ def _f4(out, results, seeds, lines) -> dict:
                            "oracle_mean_acc": oracle_mean,
                            "travel_share": float(np.mean([x[-1]["bytes_travel"] / x[-1]["bytes"] for x in ss])),
                            "trajectory_seed0": [(x["iteration"], x["knob"], x.get("skewscout_loss")) for x in ss[0]],
-                           "oracle_loss_by_quarter": _loss_by_quarter(static.get(w["oracle_knob"]), iters)}
+                           "oracle_loss_by_quarter": _loss_by_quarter(static.get(w["oracle_knob"]), iters),
+                           "failing_knobs_loss_by_quarter": {str(k): q for k, v in static.items()
+                                                             if _mean_final(v) < target
+                                                             and (q := _loss_by_quarter(v, iters))}}
             lines.append(f"| {row} | {f(whole['bsp_mb'])} | {f(w['oracle_knob'], '{}')} | {f(w['oracle_mb'])} | "
                          f"{f(w['skewscout_mb'])} | {f(w['ratio'], '{:.2f}×')} | {f(w['savings_vs_bsp'], '{:.1f}×')} | "
                          f"{f(t['oracle_knob'], '{}')}, {f(t['ratio'], '{:.2f}×')} | "
@@ -408,7 +421,7 @@ def _f4(out, results, seeds, lines) -> dict:
         res[setting] = r
     _f4_figures(out, results, seeds, settings, res)
     lines += ["![F4](f4_skewscout.png)", "", "![F4 over time](f4_accuracy_over_time.png)", ""]
-    if _f4_loss_figure(out, results, seeds, settings):
+    if _f4_loss_figure(out, results, seeds, settings, res):
         lines += ["The loss SkewScout's FedAvg measure sees at each static Iter_local (recorded on the static runs by a "
                   "SkewScout that cannot move; it costs no bytes):", "", "![F4 FedAvg loss](f4_fedavg_loss.png)", ""]
     return res
@@ -488,7 +501,7 @@ def _f4_figures(out, results, seeds, settings, res) -> None:
     plt.close(fig)
 
 
-def _f4_loss_figure(out, results, seeds, settings) -> bool:
+def _f4_loss_figure(out, results, seeds, settings, res) -> bool:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -507,7 +520,9 @@ def _f4_loss_figure(out, results, seeds, settings) -> bool:
                         pts.setdefault(x["iteration"], []).append(x["skewscout_loss"])
             if pts:
                 its = sorted(pts)
-                ax.plot(its, [np.mean(pts[i]) for i in its], marker=".", label=f"Iter_local {k[1]}")
+                hit = _mean_final(runs) >= res[setting]["target"]
+                ax.plot(its, [np.mean(pts[i]) for i in its], marker=".", linestyle="-" if hit else ":",
+                        label=f"Iter_local {k[1]} ({'reaches' if hit else 'misses'} the target)")
                 drawn = True
         ax.axhline(0.05, color="tab:red", linestyle="--", linewidth=1, label="σ = 0.05")
         ax.set_xlabel("iteration")
@@ -515,7 +530,8 @@ def _f4_loss_figure(out, results, seeds, settings) -> bool:
         ax.set_title(setting, fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("F4: the skew-induced loss FedAvg's average carries at each static knob (mean over seeds)")
+    fig.suptitle("F4: the skew-induced loss FedAvg's average carries at each static knob (mean over seeds; "
+                 "dotted: final accuracy below the target)")
     fig.tight_layout()
     if drawn:
         fig.savefig(out / "f4_fedavg_loss.png", dpi=110)
