@@ -79,7 +79,7 @@ def test_horizon_now_is_the_papers_controller_and_bad_horizons_are_refused():
 
 def test_rotating_pairs_cover_every_other_partition():
     class Algo:
-        knob, knob_grid, name = "threshold", (0.02, 0.05, 0.1), "gaia"
+        knob, knob_grid, name, delivers_average = "threshold", (0.02, 0.05, 0.1), "gaia", False
         v = 0.05
         def get_knob(self): return self.v
         def set_knob(self, v): self.v = v
@@ -328,7 +328,7 @@ def test_average_measure_needs_fedavg(tmp_path):
     with pytest.raises(UserError, match=r'measure "average" needs an algorithm that averages \(fedavg\), not gaia'):
         Trainer(cfg, tmp_path / "g")
     class FedAvgLike:
-        knob, knob_grid, name, v = "iter_local", (5, 10), "fedavg", 5
+        knob, knob_grid, name, v, delivers_average = "iter_local", (5, 10), "fedavg", 5, True
         def get_knob(self): return self.v
         def set_knob(self, v): self.v = v
     assert SkewScout(FedAvgLike()).measure == "average"                  # "auto" scores what FedAvg delivers

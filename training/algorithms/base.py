@@ -19,6 +19,7 @@ class Algorithm(ABC):
     knob: ClassVar[str | None] = None           # the communication knob SkewScout moves
     knob_grid: ClassVar[tuple] = ()             # the paper's static grid, loosest last
     knob_follows_lr: ClassVar[bool] = False     # the knob in effect is knob × lr / lr0 (Gaia's T)
+    delivers_average: ClassVar[bool] = False    # replicas become their equal average at each sync (FedAvg)
     syncs_every_iteration: ClassVar[bool] = True
 
     def __init__(self, params: list[torch.Tensor], comm, momentum: float = 0.9, weight_decay: float = 5e-4,

@@ -12,6 +12,7 @@ class FedAvg(Algorithm):
     knob = "iter_local"
     knob_grid = (5, 10, 20, 50, 100, 200, 500, 1000)
     syncs_every_iteration = False
+    delivers_average = True
 
     def __init__(self, params, comm, iter_local: int = 20, average_at_end: bool = True, **kw):
         super().__init__(params, comm, **kw)

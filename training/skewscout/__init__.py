@@ -5,6 +5,8 @@ from __future__ import annotations
 from training.skewscout.controller import Controller
 
 DEFAULT_TRAVEL_BUDGET = 0.1      # model travel may cost this share of the algorithm's own bytes
+DEFAULT_MEASURE = "auto"         # FedAvg's average, model travel otherwise
+DEFAULT_HORIZON = "end"          # the loss projected to the end of the run
 
 
 class SkewScout:
@@ -35,7 +37,8 @@ class SkewScout:
 
     def __init__(self, algo, sigma: float = 0.05, sample_size: int = 200, seed: int = 0, grid=None,
                  travel_every: int = 100, travel_budget: float | None = DEFAULT_TRAVEL_BUDGET,
-                 travel_at_least_every: int | None = None, measure: str = "auto", horizon: str = "end"):
+                 travel_at_least_every: int | None = None, measure: str = DEFAULT_MEASURE,
+                 horizon: str = DEFAULT_HORIZON):
         if not algo.knob:
             raise ValueError(f"SkewScout needs an algorithm with a communication knob; {algo.name} has none")
         if int(travel_every) < 1:
@@ -55,8 +58,8 @@ class SkewScout:
             raise ValueError(f"skewscout.measure {measure!r}: use \"auto\" (average for FedAvg, travel otherwise), "
                              f"\"travel\" (the paper's model travel) or \"average\"")
         if measure == "auto":
-            measure = "average" if algo.name == "fedavg" else "travel"
-        if measure == "average" and algo.name != "fedavg":
+            measure = "average" if algo.delivers_average else "travel"
+        if measure == "average" and not algo.delivers_average:
             raise ValueError(f"skewscout.measure \"average\" needs an algorithm that averages (fedavg), not {algo.name}")
         self.measure = measure
         self.last_travel = 0
@@ -111,7 +114,7 @@ class SkewScout:
         self.last_travel = s.get("last_travel", 0)
         c = self.controller
         c.stay, c.failures, c.blocked_until = s.get("stay"), dict(s.get("failures", {})), dict(s.get("blocked_until", {}))
-        self.controller.confirming = bool(s.get("confirming", False))
+        c.confirming = bool(s.get("confirming", False))
 
 
 def attach(trainer, section: dict) -> SkewScout:
@@ -122,7 +125,8 @@ def attach(trainer, section: dict) -> SkewScout:
                      grid=section.get("grid"), travel_every=int(section.get("travel_every", 100)),
                      travel_budget=None if budget in (None, "none", 0) else float(budget),
                      travel_at_least_every=section.get("travel_at_least_every"),
-                     measure=str(section.get("measure", "auto")), horizon=str(section.get("horizon", "end")))
+                     measure=str(section.get("measure", DEFAULT_MEASURE)),
+                     horizon=str(section.get("horizon", DEFAULT_HORIZON)))
     trainer.add_hook(1, hook)
     return hook
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.study.experiments import (EXPERIMENTS, F4_BUDGET, F4_FLOOR, F4_TRAVELS_PER_RUN, SKEWS, base_config,
-                                        with_)
+from training.study.experiments import (EXPERIMENTS, F4_BUDGET, F4_FLOOR, F4_SIGMA, F4_TRAVELS_PER_RUN, SKEWS,
+                                        base_config, with_)
 from training.sweep import MEASURES
 
 TARGET_REL = 0.95      # F4 target: 95% of BSP's final accuracy on the same skewed partitions
@@ -242,12 +242,11 @@ def _where_it_does_not_reproduce(summary: dict, data: dict) -> list[str]:
                              f"target {100 * f4['target']:.1f}%, so it has no bytes at the target to compare. Per seed: "
                              + ", ".join(f"{100 * a:.1f}%" for a in r.get("finals", [])) + ". The worst seed's knob at "
                              "each evaluation (loss = the last measurement): "
-                             + ", ".join(f"{it}: {k}" + (f" (loss {loss:.2f})" if loss is not None else "")
-                                         for it, k, loss in worst)
+                             + _trajectory(worst)
                              + "." + (" The loss jumped only at the last measurement, after a long stretch of "
                                       "near-zero loss at the loosest knob: the knob tightened, but the run ended first."
-                                      if len(worst) > 2 and (worst[-1][2] or 0) > 0.05
-                                      and all((x[2] or 0) <= 0.05 for x in worst[-3:-1]) else ""))
+                                      if len(worst) > 2 and (worst[-1][2] or 0) > F4_SIGMA
+                                      and all((x[2] or 0) <= F4_SIGMA for x in worst[-3:-1]) else ""))
     paper = {(st, a): r["ratio"] for st, f4 in summary.get("F4", {}).items() for a in ("gaia", "fedavg")
              if (r := f4.get(f"{a}, paper's SkewScout") or {}).get("ratio")}
     if paper:
@@ -264,6 +263,10 @@ def _where_it_does_not_reproduce(summary: dict, data: dict) -> list[str]:
     return ["## Where a finding does not reproduce, and why", ""] + notes + [""]
 
 
+def _trajectory(traj) -> str:
+    return ", ".join(f"{it}: {k}" + (f" (loss {loss:.2f})" if loss is not None else "") for it, k, loss in traj)
+
+
 def _f4_note(setting: str, algo: str, f4: dict, r: dict, all_f4: dict) -> str:
     """Why SkewScout as shipped spends more than 1.5× the Oracle on one setting, from the runs' own figures."""
     iso = r.get("iso") or {}
@@ -275,7 +278,7 @@ def _f4_note(setting: str, algo: str, f4: dict, r: dict, all_f4: dict) -> str:
         text += (f"The Oracle's knob ({r['oracle_knob']}) is the loosest that reaches the target, yet the loss its "
                  f"average delivers (the measure SkewScout uses, recorded on the static runs at no cost) is "
                  + ", ".join(f"{v:.2f}" for v in seen) + " by quarter of the run (mean over seeds), above σ = "
-                 f"{r.get('sigma', 0.05):.2f} until late: the partitions learn their own classes first and the average "
+                 f"{F4_SIGMA:.2f} until late: the partitions learn their own classes first and the average "
                  f"catches up only once they settle. Nothing SkewScout can measure early tells this knob from one that "
                  f"never recovers, so it tightens while the loss is high and pays for it; it loosens once the loss "
                  f"falls. ")
@@ -298,8 +301,7 @@ def _f4_note(setting: str, algo: str, f4: dict, r: dict, all_f4: dict) -> str:
              + (f"{iso['mb']:.1f} MB, i.e. SkewScout / it = {iso['ratio']:.2f}×." if iso.get("ratio")
                 else "more than any knob in the grid.")
              + " Knob at each evaluation (seed 0; loss = the last measurement): "
-             + ", ".join(f"{it}: {k}" + (f" (loss {loss:.2f})" if loss is not None else "")
-                         for it, k, loss in r.get("trajectory_seed0", [])) + ".")
+             + _trajectory(r.get("trajectory_seed0", [])) + ".")
     return text
 
 
@@ -374,7 +376,7 @@ def _f4(out, results, seeds, lines) -> dict:
               f"confirmed by a second measurement before the knob tightens, a knob that failed retried after 2, 4, 8, … "
               f"measurements — and scores FedAvg's delivered average instead of travelled models (`measure = "
               f"\"auto\"`); the paper's SkewScout (`horizon = \"now\"`, model travel) is shown beside it. Both start "
-              f"mid-grid (Gaia T 0.2, FedAvg Iter_local 50), σ = 0.05, travel due "
+              f"mid-grid (Gaia T 0.2, FedAvg Iter_local 50), σ = {F4_SIGMA}, travel due "
               f"every 1/{F4_TRAVELS_PER_RUN} of the run just before a synchronisation, capped at {100 * F4_BUDGET:.0f}% of "
               f"the algorithm's bytes but at least once every {F4_FLOOR}/{F4_TRAVELS_PER_RUN} of the run. A second digits setting keeps the LR constant: the control for the "
               f"LR-drop explanation below. "
@@ -536,7 +538,7 @@ def _f4_loss_figure(out, results, seeds, settings, res) -> bool:
                 ax.plot(its, [np.mean(pts[i]) for i in its], marker=".", linestyle="-" if hit else ":",
                         label=f"Iter_local {k[1]} ({'reaches' if hit else 'misses'} the target)")
                 drawn = True
-        ax.axhline(0.05, color="tab:red", linestyle="--", linewidth=1, label="σ = 0.05")
+        ax.axhline(F4_SIGMA, color="tab:red", linestyle="--", linewidth=1, label=f"σ = {F4_SIGMA}")
         ax.set_xlabel("iteration")
         ax.set_ylabel("measured loss: kept model − average (accuracy)")
         ax.set_title(setting, fontsize=10)
