@@ -70,6 +70,15 @@ def test_horizon_end_waits_longer_before_retrying_a_knob_that_failed():
     assert waits == 3                                                               # 4 measurements at 5
 
 
+def test_direct_controller_acts_at_once_but_only_beyond_sampling_noise():
+    c = _end(position=4, direct=True)                        # 100; n = 500 scored samples per measurement
+    assert c.update(0.06, n=500) == 0 and not c.confirming   # 0.06 − 2 SE (0.021) is inside the band
+    assert c.update(0.11, n=500) == -1 and c.value == 50     # beyond it: tightens at once, no confirmation
+    assert c.update(0.02, n=500) == 0                        # 0.02 + 2 SE (0.013) is not below σ/2
+    assert c.update(0.005, n=500) == 1 and c.value == 100    # 0.005 + 0.006 is
+    assert c.update(0.06, n=50) == 0                         # fewer samples, wider margin
+
+
 def test_horizon_now_is_the_papers_controller_and_bad_horizons_are_refused():
     now = Controller(grid=[5, 10, 20], sigma=0.05, position=1, knob="iter_local", horizon="now")
     assert now.update(0.3, iteration=1, end=10) == -1                              # no confirmation, no trend
@@ -297,6 +306,35 @@ def test_average_measure_scores_the_delivered_average_against_the_kept_models_at
     assert max(kept - avg for sc in seen for kept, avg in sc) > 0          # label skew: the average costs something
     last = [r for r in rows if "skewscout_loss" in r][-1]["skewscout_loss"]
     assert last == round(sum(max(0.0, a - b) for a, b in seen[-1]) / len(seen[-1]), 5)
+
+
+@pytest.mark.parametrize("lr_steps, settle", [([0.25, 0.75], 15), ([], 30)])
+def test_horizon_end_holds_fedavg_at_its_loosest_knob_until_the_first_lr_drop(tmp_path, lr_steps, settle):
+    """FedAvg's drift is undone by every averaging: SkewScout records the loss but runs the loosest knob until the
+    first LR drop (half-way with a constant LR), and only then acts on it, as measured."""
+    from training.trainer import Trainer
+
+    cfg = _fedavg_cfg(measure="average", travel_every=5, grid=[2, 5, 10])
+    cfg["algorithm"]["iter_local"] = 2                       # configured tight: the hold overrides the start
+    cfg["solver"]["lr_steps"] = lr_steps
+    t = Trainer(cfg, tmp_path / "hold")
+    hook = next(fn for _, fn in t.hooks if isinstance(fn, SkewScout))
+    assert hook.holds and t.algo.get_knob() == 10
+    seen = []
+    for name in ("observe", "update"):
+        real = getattr(hook.controller, name)
+
+        def spy(loss, *a, _real=real, _name=name, **kw):
+            seen.append((_name, t.iteration, loss, hook.controller.value))
+            return _real(loss, *a, **kw)
+        setattr(hook.controller, name, spy)
+    t.run(resume=False)
+    held = [x for x in seen if x[1] <= settle]                # a loss measured at the drop was made before it
+    acted = [x for x in seen if x[1] > settle]
+    assert held and all(name == "observe" and knob == 10 for name, _, _, knob in held)
+    assert max(loss for _, _, loss, _ in held) > 0.01         # above σ, and still not acted on
+    assert acted and all(name == "update" for name, *_ in acted)
+    assert t.algo.get_knob() < 10                              # from the drop on it tightens on the loss
 
 
 def test_average_measure_on_torch_distributed_matches_the_simulator(tmp_path):

@@ -23,7 +23,11 @@ class Controller:
     - the first measurement of a stay has no trend yet: a loss above σ there is measured once more before the
       knob tightens (``confirming``; SkewScout travels again at once);
     - a knob left because its loss stayed above σ is not tried again for 2, 4, 8, … measurements (its
-      ``failures`` double the wait), so that the controller settles instead of paying for the same lesson."""
+      ``failures`` double the wait), so that the controller settles instead of paying for the same lesson.
+
+    ``direct`` keeps the last rule and drops the others: the loss as measured is the loss the end will see, and the
+    knob moves when two standard errors of sampling noise cannot bring it back inside the band (SkewScout sets it
+    for FedAvg once its hold is over; ``SkewScout`` says why)."""
     grid: list                 # the knob's grid, sorted ascending
     sigma: float               # target accuracy loss (fraction, e.g. 0.05)
     position: int              # index into grid of the current knob
@@ -35,6 +39,7 @@ class Controller:
     blocked_until: dict = field(default_factory=dict)   # knob value -> update count before which it is not tried
     judged: float | None = None                     # the loss the last step was decided on
     confirming: bool = False                        # horizon "end": the last loss above σ awaits a second look
+    direct: bool = False                            # horizon "end": judge the loss as measured (settled FedAvg)
 
     def __post_init__(self):
         if self.horizon not in HORIZONS:
@@ -52,6 +57,10 @@ class Controller:
     def value(self):
         return self.grid[self.position]
 
+    @property
+    def loosest(self) -> int:
+        return len(self.grid) - 1 if TIGHTER_IS_LOWER.get(self.knob, True) else 0
+
     def project(self, loss: float, iteration: int, end: int, lr: float, shrink: float, n: int) -> tuple[float, bool]:
         """(the loss expected at iteration ``end`` if the knob stays where it is, whether a trend backs it)."""
         projected, trend = loss * shrink, False
@@ -67,22 +76,30 @@ class Controller:
             self.stay = [iteration, loss, lr]
         return projected, trend
 
+    def observe(self, loss: float) -> None:
+        """A measurement recorded without moving the knob (SkewScout's hold, before the loss says anything)."""
+        self.history.append((loss, self.value))
+        self.judged = loss
+
     def update(self, loss: float, *, iteration: int = 0, end: int = 0, lr: float = 1.0, shrink: float = 1.0,
                n: int = 1) -> int:
         """One grid step: tighten above σ, loosen below σ/2, stay inside the band. Returns the step taken.
         The keyword arguments say where the run stands (``shrink``: the factor the knob in effect shrinks by
         before the end, 1 unless it follows the LR); only horizon "end" uses them."""
-        judged, trend = self.project(loss, iteration, end, lr, shrink, n) if self.horizon == "end" else (loss, True)
+        projects = self.horizon == "end" and not self.direct
+        judged, trend = self.project(loss, iteration, end, lr, shrink, n) if projects else (loss, True)
+        # direct: the band's edges widened by two standard errors, so that sampling noise alone moves nothing
+        margin = 2 * math.sqrt(loss * (1 - loss) / max(1, n)) if self.direct else 0.0
         lower = TIGHTER_IS_LOWER.get(self.knob, True)
         step = 0
         tighter, looser = (-1, 1) if lower else (1, -1)
         end_horizon = self.horizon == "end"
-        if judged > self.sigma:
+        if judged - margin > self.sigma:
             act = not end_horizon or trend or self.confirming
             step = tighter if act else 0
-        elif judged < self.sigma / 2:
+        elif judged + margin < self.sigma / 2:
             step = looser
-        self.confirming = judged > self.sigma and step == 0
+        self.confirming = projects and judged > self.sigma and step == 0
         moved = min(max(self.position + step, 0), len(self.grid) - 1)
         count = len(self.history)
         if end_horizon and step == looser and count < self.blocked_until.get(str(self.grid[moved]), 0):
