@@ -337,6 +337,20 @@ def test_horizon_end_holds_fedavg_at_its_loosest_knob_until_the_first_lr_drop(tm
     assert t.algo.get_knob() < 10                              # from the drop on it tightens on the loss
 
 
+def test_fedavg_hold_never_leaves_skewscout_blind_longer_than_travel_at_least_every():
+    class FedAvgLike:
+        name, knob, knob_grid, delivers_average = "fedavg", "iter_local", [5, 10, 20, 50, 100, 200, 500, 1000], True
+        v = 50
+        def get_knob(self): return self.v
+        def set_knob(self, v): self.v = v
+    algo = FedAvgLike()
+    s = SkewScout(algo, travel_every=25, travel_at_least_every=125)
+    assert s.holds and algo.v == 100                       # the paper's grid: not 1000, which might never average
+    assert SkewScout(FedAvgLike(), travel_every=25, travel_at_least_every=30).controller.value == 20
+    assert SkewScout(FedAvgLike(), travel_every=2, travel_at_least_every=3).controller.value == 5    # tightest
+    assert not SkewScout(FedAvgLike(), horizon="now").holds
+
+
 def test_average_measure_on_torch_distributed_matches_the_simulator(tmp_path):
     from training.runner import run_training
 

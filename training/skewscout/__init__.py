@@ -33,7 +33,8 @@ class SkewScout:
     "end" (the default) the loss projected to the end of the run, which is what the Oracle is judged on
     (``Controller`` says how).
 
-    Horizon "end" holds an algorithm that delivers an average (FedAvg) at its loosest knob until the run's first LR
+    Horizon "end" holds an algorithm that delivers an average (FedAvg) at its loosest knob (at most
+    ``travel_at_least_every`` local iterations: its loss is measured only at an averaging) until the run's first LR
     drop (half-way when the LR is constant), recording the loss but not acting on it, and controls from there on
     the loss as measured (``Controller.direct``). Every averaging replaces the replicas, so drift does not
     accumulate: what the knob costs the delivered model is what the last rounds leave in the average. Before the
@@ -73,7 +74,10 @@ class SkewScout:
         self.measure = measure
         self.holds = self.controller.horizon == "end" and algo.delivers_average
         if self.holds:
-            self.controller.position, self.controller.direct = self.controller.loosest, True
+            # the loosest knob that still averages (and so lets the loss be measured) every travel_at_least_every
+            c, g = self.controller, self.controller.grid
+            c.position = max((i for i, v in enumerate(g) if v <= self.at_least_every), default=0)
+            c.direct = True
         self._settle = None          # iteration from which a holding controller acts (first LR drop or half-way)
         self.last_travel = 0
         self._before = None          # average measure: the local models kept across the averaging
