@@ -33,15 +33,12 @@ class SkewScout:
     "end" (the default) the loss projected to the end of the run, which is what the Oracle is judged on
     (``Controller`` says how).
 
-    Horizon "end" holds an algorithm that delivers an average (FedAvg) at its loosest knob (at most
-    ``travel_at_least_every`` local iterations: its loss is measured only at an averaging) until the run's first LR
-    drop (half-way when the LR is constant), recording the loss but not acting on it, and controls from there on
-    the loss as measured (``Controller.direct``). Every averaging replaces the replicas, so drift does not
-    accumulate: what the knob costs the delivered model is what the last rounds leave in the average. Before the
-    first drop the models still learn fast and the loss is high at every knob that saves anything (F4: the Oracle's
-    own knob carries 0.3-0.6 there and ends on target), so acting on it only buys rounds the end does not need; the
-    loosest knob is the cheapest those rounds can be. After the drop the loss at a knob changes little to the end
-    (F4: by under 0.04), so it is acted on at once: the rounds left are few and each costs accuracy."""
+    Horizon "end" holds an algorithm that delivers an average (FedAvg) at its loosest knob (of at most
+    ``travel_at_least_every`` local iterations: its loss is measured only at an averaging) until the first LR drop
+    (half-way at a constant LR), recording the loss without acting on it; from there the loss as measured moves the
+    knob (``Controller.direct``). Before the drop the loss is high at every knob that saves anything, the Oracle's
+    included, and later rounds repair the average; what this costs where the loosest knob is not the Oracle is in
+    docs/training.md."""
 
     __name__ = "skewscout"
 
