@@ -308,20 +308,29 @@ def test_average_measure_scores_the_delivered_average_against_the_kept_models_at
     assert last == round(sum(max(0.0, a - b) for a, b in seen[-1]) / len(seen[-1]), 5)
 
 
+def test_hold_never_tightens_and_loosens_only_beyond_sampling_noise():
+    c = _end(position=2, direct=True)                        # 20
+    assert [c.hold(x, n=500) for x in (0.9, 0.3, 0.06)] == [0, 0, 0] and c.value == 20   # high: never tightens
+    assert c.hold(0.02, n=500) == 0                          # 0.02 + 2 SE (0.013) is not below σ/2
+    assert c.hold(0.005, n=500) == 1 and c.value == 50       # 0.005 + 0.006 is
+    assert c.hold(0.0, n=500, ceiling=3) == 0 and c.value == 50          # no looser than the ceiling
+    assert [v for _, v in c.history] == [20, 20, 20, 20, 50, 50]
+
+
 @pytest.mark.parametrize("lr_steps, settle", [([0.25, 0.75], 15), ([], 30)])
-def test_horizon_end_holds_fedavg_at_its_loosest_knob_until_the_first_lr_drop(tmp_path, lr_steps, settle):
-    """FedAvg's drift is undone by every averaging: SkewScout records the loss but runs the loosest knob until the
-    first LR drop (half-way with a constant LR), and only then acts on it, as measured."""
+def test_horizon_end_holds_fedavg_until_the_first_lr_drop_then_acts_on_the_loss(tmp_path, lr_steps, settle):
+    """FedAvg under horizon "end": until the first LR drop (half-way with a constant LR) SkewScout records the loss
+    and never tightens, however high it is; from there it acts on it, as measured."""
     from training.trainer import Trainer
 
     cfg = _fedavg_cfg(measure="average", travel_every=5, grid=[2, 5, 10])
-    cfg["algorithm"]["iter_local"] = 2                       # configured tight: the hold overrides the start
+    cfg["algorithm"]["iter_local"] = 5
     cfg["solver"]["lr_steps"] = lr_steps
     t = Trainer(cfg, tmp_path / "hold")
     hook = next(fn for _, fn in t.hooks if isinstance(fn, SkewScout))
-    assert hook.holds and t.algo.get_knob() == 10
+    assert hook.holds and t.algo.get_knob() == 5               # starts where configured
     seen = []
-    for name in ("observe", "update"):
+    for name in ("hold", "update"):
         real = getattr(hook.controller, name)
 
         def spy(loss, *a, _real=real, _name=name, **kw):
@@ -331,10 +340,10 @@ def test_horizon_end_holds_fedavg_at_its_loosest_knob_until_the_first_lr_drop(tm
     t.run(resume=False)
     held = [x for x in seen if x[1] <= settle]                # a loss measured at the drop was made before it
     acted = [x for x in seen if x[1] > settle]
-    assert held and all(name == "observe" and knob == 10 for name, _, _, knob in held)
-    assert max(loss for _, _, loss, _ in held) > 0.01         # above σ, and still not acted on
+    assert held and all(name == "hold" and knob >= 5 for name, _, _, knob in held)
+    assert max(loss for _, _, loss, _ in held) > 0.05          # far above σ = 0.01, and still not tightened
     assert acted and all(name == "update" for name, *_ in acted)
-    assert t.algo.get_knob() < 10                              # from the drop on it tightens on the loss
+    assert t.algo.get_knob() < 5                               # from the drop on it tightens on the loss
 
 
 def test_fedavg_hold_never_leaves_skewscout_blind_longer_than_travel_at_least_every():
@@ -343,12 +352,17 @@ def test_fedavg_hold_never_leaves_skewscout_blind_longer_than_travel_at_least_ev
         v = 50
         def get_knob(self): return self.v
         def set_knob(self, v): self.v = v
-    algo = FedAvgLike()
-    s = SkewScout(algo, travel_every=25, travel_at_least_every=125)
-    assert s.holds and algo.v == 100                       # the paper's grid: not 1000, which might never average
-    assert SkewScout(FedAvgLike(), travel_every=25, travel_at_least_every=30).controller.value == 20
-    assert SkewScout(FedAvgLike(), travel_every=2, travel_at_least_every=3).controller.value == 5    # tightest
-    assert not SkewScout(FedAvgLike(), horizon="now").holds
+    def hook(start, **kw):
+        algo = FedAvgLike()
+        algo.v = start
+        return SkewScout(algo, **kw), algo
+    s, algo = hook(50, travel_every=25, travel_at_least_every=125)
+    assert s.holds and algo.v == 50 and s.controller.grid[s.ceiling] == 100    # loosens to 100 at most, not 1000
+    assert hook(1000, travel_every=25, travel_at_least_every=125)[1].v == 100   # 1000 might never average
+    assert hook(50, travel_every=25, travel_at_least_every=30)[1].v == 20
+    assert hook(50, travel_every=2, travel_at_least_every=3)[1].v == 5           # the tightest
+    s, algo = hook(1000, horizon="now")
+    assert not s.holds and algo.v == 1000
 
 
 def test_average_measure_on_torch_distributed_matches_the_simulator(tmp_path):

@@ -33,12 +33,12 @@ class SkewScout:
     "end" (the default) the loss projected to the end of the run, which is what the Oracle is judged on
     (``Controller`` says how).
 
-    Horizon "end" holds an algorithm that delivers an average (FedAvg) at its loosest knob (of at most
-    ``travel_at_least_every`` local iterations: its loss is measured only at an averaging) until the first LR drop
-    (half-way at a constant LR), recording the loss without acting on it; from there the loss as measured moves the
-    knob (``Controller.direct``). Before the drop the loss is high at every knob that saves anything, the Oracle's
-    included, and later rounds repair the average; what this costs where the loosest knob is not the Oracle is in
-    docs/training.md."""
+    Horizon "end" holds an algorithm that delivers an average (FedAvg) until the first LR drop (half-way at a
+    constant LR): its knob starts where configured, never tightens, and loosens only when the loss is below σ/2
+    beyond sampling noise (to at most ``travel_at_least_every`` local iterations: the loss is measured only at an
+    averaging); from the drop on the loss as measured moves the knob (``Controller.direct``). Before the drop the
+    loss is high at every knob that saves anything, the Oracle's included, and later rounds repair the average
+    (docs/training.md has the figures)."""
 
     __name__ = "skewscout"
 
@@ -70,11 +70,11 @@ class SkewScout:
             raise ValueError(f"skewscout.measure \"average\" needs an algorithm that averages (fedavg), not {algo.name}")
         self.measure = measure
         self.holds = self.controller.horizon == "end" and algo.delivers_average
+        self.ceiling = None          # the hold's loosest knob: one that averages (is measured) every at_least_every
         if self.holds:
-            # the loosest knob that still averages (and so lets the loss be measured) every travel_at_least_every
             c, g = self.controller, self.controller.grid
-            c.position = max((i for i, v in enumerate(g) if v <= self.at_least_every), default=0)
-            c.direct = True
+            self.ceiling = max((i for i, v in enumerate(g) if v <= self.at_least_every), default=0)
+            c.position, c.direct = min(c.position, self.ceiling), True
         self._settle = None          # iteration from which a holding controller acts (first LR drop or half-way)
         self.last_travel = 0
         self._before = None          # average measure: the local models kept across the averaging
@@ -111,7 +111,7 @@ class SkewScout:
         lr, lr_end = state.lr_at(it), state.lr_at(state.iterations - 1)
         shrink = lr_end / lr if state.algorithm.knob_follows_lr else 1.0
         if self.holds and it <= self.settle_at(state):       # a loss measured at the drop was made before it
-            self.controller.observe(loss)
+            self.controller.hold(loss, n=self.sample_size * len(scores), ceiling=self.ceiling)
         else:
             self.controller.update(loss, iteration=it, end=state.iterations, lr=lr, shrink=shrink,
                                    n=self.sample_size * len(scores))

@@ -76,10 +76,19 @@ class Controller:
             self.stay = [iteration, loss, lr]
         return projected, trend
 
-    def observe(self, loss: float) -> None:
-        """A measurement recorded without moving the knob (SkewScout's hold, before the loss says anything)."""
+    def hold(self, loss: float, n: int = 1, ceiling: int | None = None) -> int:
+        """SkewScout's hold (FedAvg before the first LR drop): never tighten; loosen one step, up to grid index
+        ``ceiling``, when the loss is below σ/2 by more than two standard errors. Returns the step taken."""
+        looser = 1 if TIGHTER_IS_LOWER.get(self.knob, True) else -1
+        top = len(self.grid) - 1 if ceiling is None else ceiling
+        step = 0
+        if loss + 2 * math.sqrt(loss * (1 - loss) / max(1, n)) < self.sigma / 2:
+            moved = self.position + looser
+            if 0 <= moved <= top:
+                self.position, step = moved, looser
         self.history.append((loss, self.value))
         self.judged = loss
+        return step
 
     def update(self, loss: float, *, iteration: int = 0, end: int = 0, lr: float = 1.0, shrink: float = 1.0,
                n: int = 1) -> int:

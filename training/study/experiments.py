@@ -49,6 +49,7 @@ F4_GAIA_GRID = (0.02, 0.05, 0.1, 0.2, 0.3)     # the paper's T0 grid
 # the paper's Iter_local grid stops at 1000 of 64k iterations (64 rounds); at 100, F4's runs already average only
 # 20 (digits) or 10 (MNIST) times, so the looser knobs are left out
 F4_FEDAVG_GRID = (5, 10, 20, 50, 100)
+F4_START = {"gaia": 0.2, "fedavg": 50}          # where both SkewScouts are configured to start
 
 
 def f4(base, gaia_grid=F4_GAIA_GRID, fedavg_grid=F4_FEDAVG_GRID, sigma=F4_SIGMA):
@@ -60,7 +61,8 @@ def f4(base, gaia_grid=F4_GAIA_GRID, fedavg_grid=F4_FEDAVG_GRID, sigma=F4_SIGMA)
     skewed = with_(base, partition={"name": "label-exclusive"})
     travel = max(1, base["solver"]["iterations"] // F4_TRAVELS_PER_RUN)
     yield ("bsp", None), with_(skewed, algorithm={"name": "bsp"})
-    for name, knob, grid, start in (("gaia", "threshold", gaia_grid, 0.2), ("fedavg", "iter_local", fedavg_grid, 50)):
+    for name, knob, grid in (("gaia", "threshold", gaia_grid), ("fedavg", "iter_local", fedavg_grid)):
+        start = F4_START[name]
         ss = {"enabled": True, "sigma": sigma, "travel_every": travel, "travel_budget": F4_BUDGET,
               "travel_at_least_every": F4_FLOOR * travel, "sample_size": 100, "grid": list(grid)}
         for v in grid:

@@ -9,10 +9,15 @@ from pathlib import Path
 import numpy as np
 
 from training.study.experiments import (EXPERIMENTS, F4_BUDGET, F4_FEDAVG_GRID, F4_FLOOR, F4_GAIA_GRID, F4_SIGMA,
-                                        F4_TRAVELS_PER_RUN, SKEWS, base_config, with_)
+                                        F4_START, F4_TRAVELS_PER_RUN, SKEWS, base_config, with_)
 from training.sweep import MEASURES
 
 TARGET_REL = 0.95      # F4 target: 95% of BSP's final accuracy on the same skewed partitions
+F4_BAR = 1.5           # the paper's claim: SkewScout within 1.5x of the Oracle's bytes
+
+
+def _within_bar(ratio) -> bool:
+    return ratio is not None and round(ratio, 9) <= F4_BAR          # byte ratios like 1.5000000000000002 pass
 
 
 def _run(args):
@@ -234,7 +239,7 @@ def _where_it_does_not_reproduce(summary: dict, data: dict) -> list[str]:
     for setting, f4 in summary.get("F4", {}).items():
         for algo in ("gaia", "fedavg"):
             r = f4.get(algo) or {}
-            if r.get("ratio") and r["ratio"] > 1.5:
+            if r.get("ratio") and not _within_bar(r["ratio"]):
                 notes.append(_f4_note(setting, algo, f4, r, summary["F4"]))
             elif r and r.get("skewscout_mb") is None:
                 worst = r.get("trajectory_worst", [])
@@ -263,43 +268,37 @@ def _where_it_does_not_reproduce(summary: dict, data: dict) -> list[str]:
     return ["## Where a finding does not reproduce, and why", ""] + notes + [""]
 
 
-def _loosest(static: dict):
-    """The loosest static knob of the grid (the highest: FedAvg's local iterations, Gaia's T, DGC's sparsity)."""
-    return max(static) if static else None
-
-
-def _tightest(rows: list):
-    knobs = [x.get("knob_after", x.get("knob")) for x in rows if x.get("knob") is not None]
-    return min(knobs) if knobs else None
-
-
 def _trajectory(traj) -> str:
     return ", ".join(f"{it}: {k}" + (f" (loss {loss:.2f})" if loss is not None else "") for it, k, loss in traj)
 
 
 def _f4_note(setting: str, algo: str, f4: dict, r: dict, all_f4: dict) -> str:
-    """Why SkewScout as shipped spends more than 1.5× the Oracle on one setting, from the runs' own figures."""
+    """Why SkewScout as shipped spends more than F4_BAR × the Oracle on one setting, from the runs' own figures."""
     iso = r.get("iso") or {}
     o_acc, s_acc = 100 * (r.get("oracle_mean_acc") or 0), 100 * r["skewscout_mean_acc"]
     text = (f"- F4 on {setting}, {algo}: over the whole run SkewScout spends {r['ratio']:.2f}× the Oracle's bytes "
-            f"(goal ≤ 1.5×; model travel is {100 * r['travel_share']:.0f}% of them). ")
+            f"(goal ≤ {F4_BAR}×; model travel is {100 * r['travel_share']:.0f}% of them). ")
     seen = r.get("oracle_loss_by_quarter")
-    loosest = r.get("loosest_knob")
-    if algo == "fedavg" and seen and loosest is not None and loosest != r["oracle_knob"]:
-        q = (r.get("failing_knobs_loss_by_quarter") or {}).get(str(loosest))
-        text += (f"SkewScout runs FedAvg at its loosest knob (Iter_local {loosest}) until the first LR drop. Here that "
-                 f"knob misses the target on its own (static final {100 * r['loosest_final']:.1f}%"
-                 + (", loss by quarter of the run " + ", ".join(f"{v:.2f}" for v in q) if q else "")
-                 + f"); the Oracle's is Iter_local {r['oracle_knob']} (loss by quarter "
-                 + ", ".join(f"{v:.2f}" for v in seen) + "). The first half at the loosest knob leaves an average whose "
-                 f"loss the tighter knobs repair only slowly at the low LR, so after the drop SkewScout tightens as "
-                 f"far as Iter_local " + "/".join(str(k) for k in r.get("tightest_knobs", [])) + " (per seed, at the evaluations) and "
-                 f"spends its bytes there; the loss measured before the drop (0.3–0.7 at every knob that saves "
-                 f"anything, on every setting) cannot tell this setting from those where the loosest knob is the "
-                 f"Oracle. ")
-    elif algo == "fedavg" and seen:
-        text += (f"The Oracle's knob ({r['oracle_knob']}) carries a loss of " + ", ".join(f"{v:.2f}" for v in seen)
-                 + f" by quarter of the run (mean over seeds) on its average; σ = {F4_SIGMA:.2f}. ")
+    if algo == "fedavg" and seen:
+        start = F4_START["fedavg"]
+        text += (f"SkewScout starts FedAvg at the configured Iter_local {start} and until the first LR drop (half-way "
+                 f"without one) only loosens, on a loss below σ/2 beyond sampling noise; its knob is first looser at "
+                 "the evaluation of iteration " + "/".join(str(i) if i is not None else "never"
+                                                             for i in r.get("loosened_at", []))
+                 + " (per seed). The Oracle's knob (" + str(r["oracle_knob"]) + ") carries a loss of "
+                 + ", ".join(f"{v:.2f}" for v in seen) + f" by quarter of the run (mean over seeds), above σ = "
+                 f"{F4_SIGMA:.2f} for half of it, and still ends on target: the bytes SkewScout spends waiting for "
+                 f"the loss to fall buy accuracy the end does not need. ")
+        early = max(seen[:2])
+        for other, f in all_f4.items():
+            for knob, q in ((f.get("fedavg") or {}).get("failing_knobs_loss_by_quarter") or {}).items():
+                if other != setting and q[0] >= early * 0.8:
+                    text += (f"Loosening on that loss would not be safe: on {other}, Iter_local {knob} carries a like "
+                             f"loss early (" + ", ".join(f"{v:.2f}" for v in q) + ") and misses the target. ")
+                    break
+            else:
+                continue
+            break
     elif f4.get("lr_drops"):
         text += (f"The Oracle's static knob ({r['oracle_knob']}) reaches the target only after the LR drops; "
                  f"accuracy averaged over the run: Oracle {o_acc:.1f}%, SkewScout {s_acc:.1f}%. ")
@@ -386,10 +385,10 @@ def _f4(out, results, seeds, lines) -> dict:
               f"sampling noise cannot explain carried on to the end, a rise carried one stay ahead, a loss above σ "
               f"confirmed by a second measurement before the knob tightens, a knob that failed retried after 2, 4, 8, … "
               f"measurements — and scores FedAvg's delivered average instead of travelled models (`measure = "
-              f"\"auto\"`); FedAvg runs its loosest Iter_local until the first LR drop (half-way with a constant LR) "
-              f"and from there the loss as measured moves the knob once two standard errors of sampling noise cannot "
-              f"explain it (docs/training.md says why). The paper's SkewScout (`horizon = \"now\"`, model travel) is "
-              f"shown beside it. Both are configured mid-grid (Gaia T 0.2, FedAvg Iter_local 50), σ = {F4_SIGMA}, travel due "
+              f"\"auto\"`); FedAvg's knob never tightens before the first LR drop (half-way with a constant LR) and "
+              f"loosens there only on a loss below σ/2 beyond two standard errors of sampling noise; from the drop on "
+              f"the loss as measured moves it, beyond the same noise (docs/training.md says why). The paper's SkewScout (`horizon = \"now\"`, model travel) is "
+              f"shown beside it. Both are configured mid-grid (Gaia T {F4_START['gaia']}, FedAvg Iter_local {F4_START['fedavg']}), σ = {F4_SIGMA}, travel due "
               f"every 1/{F4_TRAVELS_PER_RUN} of the run just before a synchronisation, capped at {100 * F4_BUDGET:.0f}% of "
               f"the algorithm's bytes but at least once every {F4_FLOOR}/{F4_TRAVELS_PER_RUN} of the run. A second digits setting keeps the LR constant: the control for the "
               f"LR-drop explanation below. "
@@ -436,9 +435,8 @@ def _f4(out, results, seeds, lines) -> dict:
                            "trajectory_worst": [(x["iteration"], x["knob"], x.get("skewscout_loss"))
                                                 for x in min(ss, key=lambda rr: rr[-1]["acc_mean"])],
                            "oracle_loss_by_quarter": _loss_by_quarter(static.get(w["oracle_knob"]), iters),
-                           "loosest_knob": (lk := _loosest(static)),
-                           "loosest_final": _mean_final(static[lk]) if lk is not None else None,
-                           "tightest_knobs": [_tightest(x) for x in ss],
+                           "loosened_at": [next((x["iteration"] for x in rows if (x.get("knob") or 0) > F4_START[algo]),
+                                                None) for rows in ss],
                            "failing_knobs_loss_by_quarter": {str(k): q for k, v in static.items()
                                                              if _mean_final(v) < target
                                                              and (q := _loss_by_quarter(v, iters))}}
@@ -451,15 +449,18 @@ def _f4(out, results, seeds, lines) -> dict:
         res[setting] = r
     shipped = [(st, algo, (res[st].get(algo) or {}).get("ratio")) for st in settings for algo in ("gaia", "fedavg")
                if res[st].get(algo)]
-    ok = [(st, a) for st, a, v in shipped if v is not None and v <= 1.5]
+    ok = [(st, a) for st, a, v in shipped if _within_bar(v)]
     savings = [v for st in settings for a in ("gaia", "fedavg") if (v := (res[st].get(a) or {}).get("savings_vs_bsp"))]
     reached = all(v is not None for *_, v in shipped)
-    lines += [f"Verdict (SkewScout as shipped, whole run): within 1.5× of the Oracle on {len(ok)} of {len(shipped)} "
+    lines += [f"Verdict (SkewScout as shipped, whole run): within {F4_BAR}× of the Oracle on {len(ok)} of {len(shipped)} "
               f"settings × algorithms" + (", each at the target accuracy" if reached else "")
               + (f", {min(savings):.1f}–{max(savings):.1f}× fewer bytes than BSP" if savings else "")
               + ("; not on " + ", ".join(f"{st} {a} ({'below target' if v is None else f'{v:.2f}×'})"
                                           for st, a, v in shipped if (st, a) not in ok)
-                 + " (why: below)" if len(ok) < len(shipped) else "") + ".", ""]
+                 + " (why: below)" if len(ok) < len(shipped) else "")
+              + f". Counting the bytes until the target is first reached: within {F4_BAR}× on "
+              + str(sum(_within_bar(((res[st].get("to_target") or {}).get(a) or {}).get("ratio")) for st, a, _ in shipped))
+              + f" of {len(shipped)}.", ""]
     _f4_figures(out, results, seeds, settings, res)
     lines += ["![F4](f4_skewscout.png)", "", "![F4 over time](f4_accuracy_over_time.png)", ""]
     if _f4_loss_figure(out, results, seeds, settings, res):
