@@ -9,6 +9,11 @@ TIGHTER_IS_LOWER = {"threshold": True, "iter_local": True, "sparsity": True}
 HORIZONS = ("now", "end")
 
 
+def noise(loss: float, n: int) -> float:
+    """Two standard errors of a loss measured as a fraction of n scored samples."""
+    return 2 * math.sqrt(loss * (1 - loss) / max(1, n))
+
+
 @dataclass
 class Controller:
     """``horizon = "now"`` (the paper's) holds the loss measured now inside the band. ``"end"`` holds the loss
@@ -57,10 +62,6 @@ class Controller:
     def value(self):
         return self.grid[self.position]
 
-    @property
-    def loosest(self) -> int:
-        return len(self.grid) - 1 if TIGHTER_IS_LOWER.get(self.knob, True) else 0
-
     def project(self, loss: float, iteration: int, end: int, lr: float, shrink: float, n: int) -> tuple[float, bool]:
         """(the loss expected at iteration ``end`` if the knob stays where it is, whether a trend backs it)."""
         projected, trend = loss * shrink, False
@@ -80,12 +81,10 @@ class Controller:
         """SkewScout's hold (FedAvg before the first LR drop): never tighten; loosen one step, up to grid index
         ``ceiling``, when the loss is below σ/2 by more than two standard errors. Returns the step taken."""
         looser = 1 if TIGHTER_IS_LOWER.get(self.knob, True) else -1
-        top = len(self.grid) - 1 if ceiling is None else ceiling
-        step = 0
-        if loss + 2 * math.sqrt(loss * (1 - loss) / max(1, n)) < self.sigma / 2:
-            moved = self.position + looser
-            if 0 <= moved <= top:
-                self.position, step = moved, looser
+        step, moved = 0, self.position + looser
+        allowed = 0 <= moved < len(self.grid) and (ceiling is None or (moved - ceiling) * looser <= 0)
+        if allowed and loss + noise(loss, n) < self.sigma / 2:
+            self.position, step = moved, looser
         self.history.append((loss, self.value))
         self.judged = loss
         return step
@@ -98,7 +97,7 @@ class Controller:
         projects = self.horizon == "end" and not self.direct
         judged, trend = self.project(loss, iteration, end, lr, shrink, n) if projects else (loss, True)
         # direct: the band's edges widened by two standard errors, so that sampling noise alone moves nothing
-        margin = 2 * math.sqrt(loss * (1 - loss) / max(1, n)) if self.direct else 0.0
+        margin = noise(loss, n) if self.direct else 0.0
         lower = TIGHTER_IS_LOWER.get(self.knob, True)
         step = 0
         tighter, looser = (-1, 1) if lower else (1, -1)
