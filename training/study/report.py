@@ -312,6 +312,14 @@ def _f4_note(setting: str, algo: str, f4: dict, r: dict, all_f4: dict) -> str:
     return text
 
 
+def _mb_label(v: float, pos=None, minor: bool = False) -> str:
+    """Plain numbers on a log axis: every decade, and 2 and 5 between them (other minor ticks would overlap)."""
+    if v <= 0:
+        return ""
+    mantissa = round(v / 10 ** np.floor(np.log10(v)))
+    return f"{v:g}" if not minor or mantissa in (2, 5) else ""
+
+
 def _f4_runs(results, setting, key, seeds):
     return [results[("F4", (setting,) + key, s)] for s in range(seeds)]
 
@@ -505,6 +513,8 @@ def _f4_figures(out, results, seeds, settings, res) -> None:
             ax.axhline(100 * res[setting]["target"], color="tab:red", linestyle="--", linewidth=1,
                        label=f"target {100 * res[setting]['target']:.1f}%")
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_mb_label))
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _mb_label(v, minor=True)))
             ax.set_xlabel("communication over the whole run, all partitions (MB, log scale)")
             ax.set_ylabel("final test accuracy (%)")
             ax.set_title(f"{setting}, {res[setting]['iterations']} it: {label[algo]}", fontsize=10)
