@@ -77,10 +77,15 @@ class Controller:
             self.stay = [iteration, loss, lr]
         return projected, trend
 
+    @property
+    def looser(self) -> int:
+        """The grid step that loosens this knob (+1: the grids run from tight to loose)."""
+        return 1 if TIGHTER_IS_LOWER.get(self.knob, True) else -1
+
     def hold(self, loss: float, n: int = 1, ceiling: int | None = None) -> int:
         """SkewScout's hold (FedAvg before the first LR drop): never tighten; loosen one step, up to grid index
         ``ceiling``, when the loss is below σ/2 by more than two standard errors. Returns the step taken."""
-        looser = 1 if TIGHTER_IS_LOWER.get(self.knob, True) else -1
+        looser = self.looser
         step, moved = 0, self.position + looser
         allowed = 0 <= moved < len(self.grid) and (ceiling is None or (moved - ceiling) * looser <= 0)
         if allowed and loss + noise(loss, n) < self.sigma / 2:
@@ -98,9 +103,8 @@ class Controller:
         judged, trend = self.project(loss, iteration, end, lr, shrink, n) if projects else (loss, True)
         # direct: the band's edges widened by two standard errors, so that sampling noise alone moves nothing
         margin = noise(loss, n) if self.direct else 0.0
-        lower = TIGHTER_IS_LOWER.get(self.knob, True)
-        step = 0
-        tighter, looser = (-1, 1) if lower else (1, -1)
+        step, looser = 0, self.looser
+        tighter = -looser
         end_horizon = self.horizon == "end"
         if judged - margin > self.sigma:
             act = not end_horizon or trend or self.confirming

@@ -371,7 +371,7 @@ def _mean_over_run(runs):
 
 
 def _loss_by_quarter(runs, iterations: int) -> list[float] | None:
-    """Mean over seeds and evaluations of the loss a static run's observe-only SkewScout recorded, per quarter."""
+    """Mean over seeds and evaluations of the loss a static run's immovable SkewScout recorded, per quarter."""
     if not runs or not any("skewscout_loss" in x for x in runs[0]):
         return None
     q = [[x["skewscout_loss"] for r in runs for x in r if "skewscout_loss" in x
