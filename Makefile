@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test test-heavy
+.PHONY: setup demo test test-all test-heavy lint
 setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -13,8 +13,16 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(BIN)/flickr-mammal demo
 
+# fast tier: under 3 minutes on 2 cores
 test: setup
+	$(BIN)/pytest -q -m 'not slow and not heavy'
+
+# everything: the fast tier, the slow tests and the ones that start a Prefect server or a Dask cluster
+test-all: setup lint
 	$(BIN)/pytest -q
 
 test-heavy: setup
 	$(BIN)/pytest -q -m heavy
+
+lint: setup
+	$(BIN)/ruff check .
