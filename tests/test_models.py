@@ -94,7 +94,7 @@ def test_replica_k_is_model_k(name, train):
         if t.dim() > 0:
             for k, st in enumerate(states):
                 torch.testing.assert_close(t.view(K, -1)[k], st[key].reshape(-1).to(t.dtype),
-                                           msg=lambda m: f"{key}, replica {k}: {m}")
+                                           msg=lambda m, key=key, k=k: f"{key}, replica {k}: {m}")
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -136,4 +136,4 @@ def test_trains_on_digits(name, algorithm, digits, tmp_path):
     t = Trainer(config, tmp_path, data=digits)
     rows = t.run(resume=False)
     assert rows and all(0 <= a <= 1 for a in rows[-1]["acc"]) and rows[-1]["bytes"] > 0
-    assert t.compress == [d > 1 for d in t.model.param_dims()]
+    assert t.replicas.compress == [d > 1 for d in t.replicas.model.param_dims()]

@@ -5,8 +5,15 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from training.partitions import (DirichletPartitioner, GeographicPartitioner, IidPartitioner,
-                                  LabelExclusivePartitioner, SkewPartitioner, create_partitioner, label_skew_metrics)
+from training.partitions import (
+    DirichletPartitioner,
+    GeographicPartitioner,
+    IidPartitioner,
+    LabelExclusivePartitioner,
+    SkewPartitioner,
+    create_partitioner,
+    label_skew_metrics,
+)
 
 LABELS = np.repeat(np.arange(10), [100, 120, 80, 95, 101, 77, 130, 99, 88, 110])
 
@@ -71,7 +78,7 @@ class TestSuccess:
 class TestFailure:
     def test_dataset_read_before_set(self):
         with pytest.raises(AttributeError, match="The dataset is not set"):
-            IidPartitioner(2).dataset
+            _ = IidPartitioner(2).dataset
 
     def test_dataset_set_twice(self):
         p = IidPartitioner(2)
@@ -83,7 +90,8 @@ class TestFailure:
         with pytest.raises(TypeError, match="The dataset must be a pyarrow.Table, got list."):
             IidPartitioner(2).dataset = [0, 1]
 
-    @pytest.mark.parametrize("kw, msg", [(dict(num_partitions=0, skew=0.5), "num_partitions must be a positive integer, got 0."),
+    @pytest.mark.parametrize("kw, msg", [
+        (dict(num_partitions=0, skew=0.5), "num_partitions must be a positive integer, got 0."),
                                          (dict(num_partitions=3, skew=1.5), "skew must be in [0, 1], got 1.5.")])
     def test_bad_skew_arguments(self, kw, msg):
         with pytest.raises(ValueError) as e:
@@ -91,13 +99,15 @@ class TestFailure:
         assert str(e.value) == msg
 
     def test_unknown_level_and_name(self):
-        with pytest.raises(ValueError, match=r"Invalid level: 'planet'. Must be one of \(continent, subregion, country\)."):
+        levels = r"Invalid level: 'planet'. Must be one of \(continent, subregion, country\)."
+        with pytest.raises(ValueError, match=levels):
             GeographicPartitioner("planet")
-        with pytest.raises(ValueError, match=r"Invalid partitioner: 'random'"):
+        with pytest.raises(ValueError, match=r"Unknown partitioner 'random'; partitioners: dirichlet, geographic"):
             create_partitioner("random")
 
     def test_dirichlet_gives_up_after_ten_tries(self):
         p = DirichletPartitioner(5, alpha=0.01, seed=0, min_partition_size=200)
         p.dataset = pa.table({"label": LABELS})
-        with pytest.warns(UserWarning), pytest.raises(ValueError, match="could not give every partition 200 rows in 10 tries"):
+        gives_up = "could not give every partition 200 rows in 10 tries"
+        with pytest.warns(UserWarning), pytest.raises(ValueError, match=gives_up):
             p.load_partition(0)

@@ -1,16 +1,16 @@
-"""SkewScout's controller, its travel accounting, the Oracle, and the study's quick mode."""
+"""SkewScout's controller and its travel accounting (the Oracle and the study: tests/test_study.py)."""
 from __future__ import annotations
 
 import copy
 
 import pytest
 
-from training.skewscout import Controller, SkewScout
-from training.sweep import bytes_to_target, oracle
+from training.config import SkewScoutConfig
+from training.skewscout import Controller, SkewScout, probes
 
 
 def test_controller_tightens_above_sigma_loosens_below_half_and_holds_inside():
-    c = Controller(grid=[5, 10, 20, 50, 100], sigma=0.1, position=2, knob="iter_local")
+    c = Controller(grid=[5, 10, 20, 50, 100], sigma=0.1, position=2)
     script = [0.2, 0.15, 0.07, 0.01, 0.0, 0.0, 0.0, 0.3]
     steps = [c.update(x) for x in script]
     assert steps == [-1, -1, 0, 1, 1, 1, 1, -1]
@@ -24,7 +24,7 @@ def test_controller_tightens_above_sigma_loosens_below_half_and_holds_inside():
 
 
 def _end(position=2, **kw):
-    return Controller(grid=[5, 10, 20, 50, 100], sigma=0.05, position=position, knob="iter_local", horizon="end", **kw)
+    return Controller(grid=[5, 10, 20, 50, 100], sigma=0.05, position=position, horizon="end", **kw)
 
 
 def test_horizon_end_confirms_a_high_loss_before_tightening():
@@ -46,7 +46,7 @@ def test_horizon_end_holds_a_knob_whose_loss_falls_beyond_noise_and_tightens_on_
 
 
 def test_horizon_end_scales_a_knob_that_follows_the_lr_and_projects_a_rise():
-    gaia = Controller(grid=[0.02, 0.05, 0.1], sigma=0.05, position=2, knob="threshold", horizon="end")
+    gaia = Controller(grid=[0.02, 0.05, 0.1], sigma=0.05, position=2, horizon="end")
     assert gaia.update(0.5, iteration=10, end=100, lr=0.1, shrink=0.01, n=500) == 1   # T will shrink 100×: loosen
     assert gaia.judged == pytest.approx(0.005) and gaia.value == 0.1                   # (clamped at the loosest)
     for n, step in ((5000, -1), (500, 0)):
@@ -80,7 +80,7 @@ def test_direct_controller_acts_at_once_but_only_beyond_sampling_noise():
 
 
 def test_horizon_now_is_the_papers_controller_and_bad_horizons_are_refused():
-    now = Controller(grid=[5, 10, 20], sigma=0.05, position=1, knob="iter_local", horizon="now")
+    now = Controller(grid=[5, 10, 20], sigma=0.05, position=1, horizon="now")
     assert now.update(0.3, iteration=1, end=10) == -1                              # no confirmation, no trend
     with pytest.raises(ValueError, match="skewscout.horizon 'later'"):
         Controller(grid=[5], sigma=0.05, position=0, horizon="later")
@@ -89,10 +89,11 @@ def test_horizon_now_is_the_papers_controller_and_bad_horizons_are_refused():
 def test_rotating_pairs_cover_every_other_partition():
     class Algo:
         knob, knob_grid, name, delivers_average = "threshold", (0.02, 0.05, 0.1), "gaia", False
+        knob_tighter_is_lower = True
         v = 0.05
         def get_knob(self): return self.v
         def set_knob(self, v): self.v = v
-    s = SkewScout(Algo(), sigma=0.05)
+    s = SkewScout(Algo(), SkewScoutConfig(sigma=0.05))
     seen = set()
     for r in range(4):
         s.round = r
@@ -112,26 +113,27 @@ def _fedavg_cfg(**skewscout):
                           "grid": [1, 2, 5, 10, 20], "measure": "travel"} | skewscout}
 
 
-def _spy_travels(trainer):
-    """(iteration, iterations since FedAvg's last averaging, its Iter_local) at every travel."""
-    seen, real = [], trainer.travel_and_score
+def _spy_travels(trainer, monkeypatch):
+    """(iteration, iterations since FedAvg's last averaging, its Iter_local) at every travel of this trainer."""
+    seen, real = [], probes.travel_and_score
 
-    def spy(pairs, sample_size, seed):
-        seen.append((trainer.iteration, trainer.algo._since_sync, trainer.algo.iter_local))
-        return real(pairs, sample_size, seed)
-    trainer.travel_and_score = spy
+    def spy(state, pairs, sample_size, seed):
+        if state.algorithm is trainer.algo:
+            seen.append((trainer.iteration, trainer.algo._since_sync, trainer.algo.iter_local))
+        return real(state, pairs, sample_size, seed)
+    monkeypatch.setattr(probes, "travel_and_score", spy)
     return seen
 
 
-def test_skewscout_in_a_real_run_counts_travel_and_moves_the_knob(tmp_path):
+def test_skewscout_in_a_real_run_counts_travel_and_moves_the_knob(tmp_path, monkeypatch):
     from training.trainer import Trainer
 
     cfg = _fedavg_cfg(travel_budget=0)                           # 0: no cap on travel
     t = Trainer(cfg, tmp_path / "ss")
-    travels = _spy_travels(t)
+    travels = _spy_travels(t, monkeypatch)
     rows = t.run(resume=False)
     assert len(travels) >= 3
-    assert rows[-1]["bytes_travel"] == len(travels) * 3 * (t.model_bytes + t.buffer_bytes)
+    assert rows[-1]["bytes_travel"] == len(travels) * 3 * t.replicas.travel_bytes
     assert rows[-1]["bytes"] == rows[-1]["bytes_algorithm"] + rows[-1]["bytes_travel"]
     assert any("skewscout_loss" in r for r in rows)
     assert t.algo.get_knob() < 20                            # label-exclusive partitions: it tightened
@@ -145,14 +147,14 @@ def test_skewscout_in_a_real_run_counts_travel_and_moves_the_knob(tmp_path):
     assert rows2[-1]["bytes_travel"] == 0
 
 
-def test_travel_budget_caps_model_travel_at_a_share_of_the_algorithms_bytes(tmp_path):
+def test_travel_budget_caps_model_travel_at_a_share_of_the_algorithms_bytes(tmp_path, monkeypatch):
     from training.trainer import Trainer
 
     free = Trainer(_fedavg_cfg(travel_budget=0, sigma=1.0), tmp_path / "free")    # σ = 1: the knob stays put
-    free_travels = _spy_travels(free)
+    free_travels = _spy_travels(free, monkeypatch)
     free_rows = free.run(resume=False)
     capped = Trainer(_fedavg_cfg(travel_budget=0.5, travel_at_least_every=1000, sigma=1.0), tmp_path / "capped")
-    capped_travels = _spy_travels(capped)
+    capped_travels = _spy_travels(capped, monkeypatch)
     rows = capped.run(resume=False)
     assert 0 < len(capped_travels) < len(free_travels)
     assert free_rows[-1]["bytes_travel"] > 0.5 * free_rows[-1]["bytes_algorithm"]   # uncapped it costs more
@@ -160,19 +162,19 @@ def test_travel_budget_caps_model_travel_at_a_share_of_the_algorithms_bytes(tmp_
     assert rows[-1]["bytes_algorithm"] == free_rows[-1]["bytes_algorithm"]
 
 
-def test_travel_budget_never_leaves_the_controller_blind_longer_than_travel_at_least_every(tmp_path):
+def test_travel_budget_never_leaves_the_controller_blind_longer_than_travel_at_least_every(tmp_path, monkeypatch):
     """A loose knob sends little, so the budget alone would stop travel exactly where drift grows unseen."""
     from training.trainer import Trainer
 
     blind = Trainer(_fedavg_cfg(travel_budget=0.01, travel_at_least_every=1000, sigma=1.0), tmp_path / "blind")
-    assert not _spy_travels_run(blind)
+    assert not _spy_travels_run(blind, monkeypatch)
     floor = Trainer(_fedavg_cfg(travel_budget=0.01, travel_at_least_every=20, sigma=1.0), tmp_path / "floor")
-    its = [it for it, *_ in _spy_travels_run(floor)]
+    its = [it for it, *_ in _spy_travels_run(floor, monkeypatch)]
     assert its == [39, 59]          # due 20 after the last, and on the step before an averaging (every 20)
 
 
-def _spy_travels_run(trainer):
-    seen = _spy_travels(trainer)
+def _spy_travels_run(trainer, monkeypatch):
+    seen = _spy_travels(trainer, monkeypatch)
     trainer.run(resume=False)
     return seen
 
@@ -187,52 +189,6 @@ def test_bad_skewscout_settings_are_one_line_errors(tmp_path):
         Trainer(_fedavg_cfg(travel_at_least_every=5), tmp_path / "z")
     with pytest.raises(UserError, match=r"travel_every must be >= 1"):
         Trainer(_fedavg_cfg(travel_every=0), tmp_path / "y")
-
-
-def test_oracle_picks_the_cheapest_run_that_reaches_the_target():
-    def run(knob, accs, mb):
-        return {"knob": knob, "rows": [{"acc_mean": a, "bytes": b * 1e6} for a, b in zip(accs, mb)]}
-    runs = [run(5, [0.5, 0.8, 0.9], [10, 20, 30]),       # reaches 0.8 at 20 MB
-            run(20, [0.6, 0.81, 0.85], [2, 4, 6]),       # reaches 0.8 at 4 MB  ← Oracle
-            run(100, [0.4, 0.6, 0.7], [0.5, 1, 1.5])]    # never reaches 0.8
-    best = oracle(runs, 0.8)
-    assert best["knob"] == 20 and best["bytes_to_target"] == 4e6
-    assert oracle(runs, 0.95) is None
-    assert bytes_to_target(runs[0]["rows"], 0.85) == 30e6
-    # whole run: a run counts with all its bytes when its final accuracy reaches the target
-    runs.append(run(50, [0.3, 0.5, 0.82], [1, 2, 3]))   # reaches 0.8 only at the end: 3 MB whole run
-    assert oracle(runs, 0.8, "whole-run")["knob"] == 50 and oracle(runs, 0.8, "whole-run")["bytes_to_target"] == 3e6
-    assert oracle(runs, 0.8)["knob"] == 50                # and also first to reach it, at 3 MB
-    assert oracle(runs, 0.86, "whole-run")["knob"] == 5 and oracle(runs, 0.9, "whole-run")["bytes_to_target"] == 30e6
-
-
-def test_study_quick_writes_a_report_with_figures(tmp_path):
-    from training.study import run_study
-
-    s = run_study(tmp_path / "study", quick=True, seeds=2, experiments=["F2"], runs_dir=tmp_path / "runs")
-    report = (tmp_path / "study" / "REPORT.md").read_text()
-    assert "## F2" in report and "![F2](f2_bn_vs_gn.png)" in report
-    assert (tmp_path / "study" / "f2_bn_vs_gn.png").stat().st_size > 10_000
-    assert set(s["F2"]) == {"lenet_bn", "lenet_gn"}
-
-
-def test_study_quick_f4_compares_skewscout_with_the_oracle_in_a_report(tmp_path):
-    from training.study import run_study
-
-    s = run_study(tmp_path / "study", quick=True, seeds=1, experiments=["F4"], runs_dir=tmp_path / "runs")
-    report = (tmp_path / "study" / "REPORT.md").read_text()
-    assert "### digits, 120 iterations" in report and "![F4](f4_skewscout.png)" in report
-    for png in ("f4_skewscout.png", "f4_accuracy_over_time.png"):
-        assert (tmp_path / "study" / png).stat().st_size > 20_000
-    r = s["F4"]["digits"]
-    assert r["gaia"]["travel_share"] > 0                      # Gaia's SkewScout did travel
-    assert set(s["F4"]) == {"digits", "digits, constant LR"}
-    for algo in ("gaia", "fedavg"):
-        a = r[algo]
-        assert a["skewscout_mean_acc"] > 0 and 0 <= a["travel_share"] < 0.5
-        assert a["bsp_mb"] > 0 and a["oracle_mean_acc"] is None or 0 < a["oracle_mean_acc"] <= 1
-        if a["ratio"] is not None:          # the ratio is what the table says it is
-            assert abs(a["ratio"] - a["skewscout_mb"] / a["oracle_mb"]) < 1e-9
 
 
 def test_skewscout_on_torch_distributed_moves_the_knob_as_the_simulator_does(tmp_path):
@@ -276,29 +232,30 @@ def test_shipped_skewscout_config_runs_from_the_command_line(tmp_path):
     assert row["knob"] in (0.02, 0.05, 0.1, 0.2, 0.3)
 
 
-def test_average_measure_scores_the_delivered_average_against_the_kept_models_at_no_cost(tmp_path):
+def test_average_measure_scores_the_delivered_average_against_the_kept_models_at_no_cost(tmp_path, monkeypatch):
     """measure = "average" (FedAvg): each partition keeps its model from the step before an averaging; once the
     average has arrived, loss = mean of max(0, kept − average) on each partition's own sample. No bytes."""
     from training.trainer import Trainer
 
     t = Trainer(_fedavg_cfg(measure="average", travel_budget=0.01), tmp_path / "avg")   # the budget does not apply
     snaps, seen = [], []
-    real_snap, real_score = t.snapshot_replicas, t.score_against_average
+    real_snap, real_score = probes.snapshot_replicas, probes.score_against_average
 
-    def snap():
+    def snap(state):
         snaps.append((t.algo._since_sync, t.algo.iter_local))
-        return real_snap()
+        return real_snap(state)
 
-    def score(before, sample_size, seed):
-        assert t.algo._since_sync == 0 and t._replicas_identical()         # right after the averaging
-        scores = real_score(before, sample_size, seed)
+    def score(state, before, sample_size, seed):
+        assert t.algo._since_sync == 0 and t.replicas.identical()         # right after the averaging
+        scores = real_score(state, before, sample_size, seed)
         for k, (kept, avg) in enumerate(scores):
-            x, y = t._travel_sample(k, sample_size, seed)
-            assert kept == float(t.evaluate_local(x, y, model=before)[k])
-            assert avg == float(t.evaluate_local(x, y)[k])
+            x, y = state.sample(k, sample_size, seed)
+            assert kept == float(state.evaluate(x, y, model=before)[k])
+            assert avg == float(state.evaluate(x, y)[k])
         seen.append(scores)
         return scores
-    t.snapshot_replicas, t.score_against_average = snap, score
+    monkeypatch.setattr(probes, "snapshot_replicas", snap)
+    monkeypatch.setattr(probes, "score_against_average", score)
     rows = t.run(resume=False)
     assert len(seen) == len(snaps) >= 2                   # travel_every 10 over 60 iterations, rounds of ≤ 20
     assert all(since == local - 1 for since, local in snaps)
@@ -327,7 +284,7 @@ def test_horizon_end_holds_fedavg_until_the_first_lr_drop_then_acts_on_the_loss(
     cfg["algorithm"]["iter_local"] = 5
     cfg["solver"]["lr_steps"] = lr_steps
     t = Trainer(cfg, tmp_path / "hold")
-    hook = next(fn for _, fn in t.hooks if isinstance(fn, SkewScout))
+    hook = next(h.fn for h in t.hooks if isinstance(h.fn, SkewScout))
     assert hook.holds and t.algo.get_knob() == 5               # starts where configured
     seen = []
     for name in ("hold", "update"):
@@ -349,13 +306,14 @@ def test_horizon_end_holds_fedavg_until_the_first_lr_drop_then_acts_on_the_loss(
 def test_fedavg_hold_never_leaves_skewscout_blind_longer_than_travel_at_least_every():
     class FedAvgLike:
         name, knob, knob_grid, delivers_average = "fedavg", "iter_local", [5, 10, 20, 50, 100, 200, 500, 1000], True
+        knob_tighter_is_lower = True
         v = 50
         def get_knob(self): return self.v
         def set_knob(self, v): self.v = v
     def hook(start, **kw):
         algo = FedAvgLike()
         algo.v = start
-        return SkewScout(algo, **kw), algo
+        return SkewScout(algo, SkewScoutConfig(**kw)), algo
     s, algo = hook(50, travel_every=25, travel_at_least_every=125)
     assert s.holds and algo.v == 50 and s.controller.grid[s.ceiling] == 100    # loosens to 100 at most, not 1000
     assert hook(1000, travel_every=25, travel_at_least_every=125)[1].v == 100   # 1000 might never average
@@ -395,6 +353,7 @@ def test_average_measure_needs_fedavg(tmp_path):
         Trainer(cfg, tmp_path / "g")
     class FedAvgLike:
         knob, knob_grid, name, v, delivers_average = "iter_local", (5, 10), "fedavg", 5, True
+        knob_tighter_is_lower = True
         def get_knob(self): return self.v
         def set_knob(self, v): self.v = v
     assert SkewScout(FedAvgLike()).measure == "average"                  # "auto" scores what FedAvg delivers

@@ -1,4 +1,5 @@
-"""The algorithms' semantics, byte accounting, BN per partition, backends and resume."""
+"""The algorithms' semantics, byte accounting, BN per partition, backends (and their gossip mix), the config's
+checks and resume."""
 from __future__ import annotations
 
 import copy
@@ -11,10 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from training.data import load_data
-from training.runner import run_training
-from training.trainer import Trainer
+from catalog.errors import UserError
 from tests.conftest import PYTHON, REPO
+from training.config import parse_config
+from training.data import Data, load_data
+from training.evaluation import replica_accuracy
+from training.runner import run_training
+from training.sampler import Sampler
+from training.trainer import Trainer
 
 BASE = {
     "data": {"name": "digits", "test_fraction": 0.25},
@@ -41,7 +46,7 @@ def cfg(**sections):
 def final_params(config, tmp_path, data, name):
     t = Trainer(config, tmp_path / name, data=data)
     t.run(resume=False)
-    return [p.detach().clone() for p in t.params], t
+    return [p.detach().clone() for p in t.replicas.params], t
 
 
 def assert_same(a, b, atol=1e-5):
@@ -97,38 +102,32 @@ def test_bn_statistics_differ_per_partition_under_label_skew(tmp_path, digits):
     c = cfg(model={"name": "test_lenet_bn", "bn_stats": "local"}, algorithm={"name": "bsp"})
     t = Trainer(c, tmp_path / "bn", data=digits)
     t.run(resume=False)
-    bn = t.buffers[0].view(t.L, -1)                          # running means, one row per partition
+    bn = t.replicas.buffers[0].view(t.replicas.count, -1)        # running means, one row per partition
     spread = (bn - bn.mean(0)).abs().max()
     assert spread > 1e-3
     c["model"]["bn_stats"] = "shared"
     t2 = Trainer(c, tmp_path / "bn2", data=digits)
     t2.run(resume=False)
-    bn2 = t2.buffers[0].view(t2.L, -1)
+    bn2 = t2.replicas.buffers[0].view(t2.replicas.count, -1)
     assert (bn2 - bn2[0]).abs().max() < 1e-6                # shared like weights: averaged at every sync
 
 
 def test_vectorized_simulator_equals_a_plain_loop_over_models(tmp_path, digits):
     """K replicas in grouped convolutions == K separate single models fed the same batches."""
-    c = cfg(algorithm={"name": "fedavg", "iter_local": 1000, "average_at_end": False})   # no sync: replicas train independently
+    # no sync: replicas train independently
+    c = cfg(algorithm={"name": "fedavg", "iter_local": 1000, "average_at_end": False})
     sim, t = final_params(c, tmp_path, digits, "sim")
-    for k in range(t.K):
-        single = cfg(algorithm={"name": "fedavg", "iter_local": 1000, "average_at_end": False})
-        one = Trainer(single, tmp_path / f"one{k}", data=digits)
+    for k in range(t.comm.world):
         # a one-replica trainer on partition k with replica k's sampler seed
-        from training.trainer import Sampler
-        one.parts, one.K, one.L = [t.parts[k]], 1, 1
-        from training.comm import LocalComm
-        one.comm = LocalComm(1)
-        one._build_model(single["model"])
-        one._build_algorithm(single["algorithm"], single["solver"])
+        alone = Data(digits.x_train, digits.y_train, digits.x_test, digits.y_test, digits.num_classes, [t.parts[k]])
+        one = Trainer(c, tmp_path / f"one{k}", data=alone)
         one.samplers = [Sampler(t.parts[k], 0, k)]
-        one.bytes = torch.zeros(1, dtype=torch.float64)
-        one.bytes_travel = torch.zeros(1, dtype=torch.float64)
         one.run(resume=False)
-        for ps, p1 in zip(sim, one.params):
-            assert torch.allclose(ps.view(t.K, -1)[k], p1.view(1, -1)[0], atol=1e-5)
+        for ps, p1 in zip(sim, one.replicas.params):
+            assert torch.allclose(ps.view(t.comm.world, -1)[k], p1.view(1, -1)[0], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_in_process_and_torch_distributed_give_the_same_result(tmp_path, digits):
     c = cfg(algorithm={"name": "gaia", "threshold": 0.05}, solver={"iterations": 10})
     sim = run_training(c, tmp_path / "sim", resume=False)
@@ -140,8 +139,8 @@ def test_in_process_and_torch_distributed_give_the_same_result(tmp_path, digits)
         assert abs(a["bytes"] - b["bytes"]) <= 0.01 * max(a["bytes"], 1)
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9_gives_the_same_final_result(tmp_path):
-    import tomllib
 
     c = cfg(solver={"iterations": 1500}, run={"seed": 0, "eval_every": 250, "checkpoint_every": 20})
     toml = tmp_path / "c.toml"
@@ -179,13 +178,13 @@ def test_identical_replicas_are_scored_once_with_the_same_result(tmp_path, digit
     t = Trainer(cfg(algorithm={"name": "fedavg", "iter_local": 4}, solver={"iterations": 8},
                     model={"name": "test_lenet_bn"}), tmp_path / "r", data=digits)
     t.run(resume=False)
-    assert t._replicas_identical()
+    assert t.replicas.identical()
     x, y = digits.x_test, digits.y_test
-    fast = t.evaluate_local(x, y)
-    slow = t.evaluate_local(x, y, model=t.model)
-    assert torch.equal(fast, slow) and fast.shape == (t.K,)
-    t.params[0].data.view(t.K, -1)[1] += 0.5                 # replicas differ: no shortcut
-    assert not t._replicas_identical()
+    fast = replica_accuracy(t.replicas, x, y, t.device)
+    slow = replica_accuracy(t.replicas, x, y, t.device, model=t.replicas.model)
+    assert torch.equal(fast, slow) and fast.shape == (t.comm.world,)
+    t.replicas.params[0].data.view(t.comm.world, -1)[1] += 0.5                 # replicas differ: no shortcut
+    assert not t.replicas.identical()
 
 
 def test_fedavg_ends_with_an_averaging_even_off_the_round_boundary(tmp_path, digits):
@@ -194,10 +193,96 @@ def test_fedavg_ends_with_an_averaging_even_off_the_round_boundary(tmp_path, dig
     ends = Trainer(cfg(algorithm={"name": "fedavg", "iter_local": 7}, solver={"iterations": 10}),
                    tmp_path / "a", data=digits)
     rows = ends.run(resume=False)
-    assert ends._replicas_identical()
+    assert ends.replicas.identical()
     model = sum(p.shape[1] for p in ends.algo.params) * 4
-    assert rows[-1]["bytes_algorithm"] == 2 * ends.K * model            # the round at 7 and the one at the end
+    assert rows[-1]["bytes_algorithm"] == 2 * ends.comm.world * model            # the round at 7 and the one at the end
     open_end = Trainer(cfg(algorithm={"name": "fedavg", "iter_local": 7, "average_at_end": False},
                            solver={"iterations": 10}), tmp_path / "b", data=digits)
     rows = open_end.run(resume=False)
-    assert not open_end._replicas_identical() and rows[-1]["bytes_algorithm"] == open_end.K * model
+    assert not open_end.replicas.identical() and rows[-1]["bytes_algorithm"] == open_end.comm.world * model
+
+
+def _ring(k: int) -> torch.Tensor:
+    """A doubly stochastic mixing matrix: each replica keeps 1/2 and takes 1/4 from either ring neighbour."""
+    W = 0.5 * torch.eye(k)
+    for i in range(k):
+        W[i, (i + 1) % k] += 0.25
+        W[i, (i - 1) % k] += 0.25
+    return W
+
+
+def _mix_on_rank(rank: int, world: int, init_file: str, x: torch.Tensor, W: torch.Tensor, out: str) -> None:
+    import torch.distributed as dist
+
+    from training.comm import DistComm
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        torch.save(DistComm().mix(x[rank:rank + 1], W), f"{out}.{rank}")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_dist_mix_over_point_to_point_equals_the_local_matrix_product(tmp_path):
+    """Gossip: rank k sends only to the ranks whose row of W needs it and sums what its own row needs."""
+    import torch.multiprocessing as mp
+
+    from training.comm import LocalComm
+
+    k = 3
+    W = _ring(k)
+    W[0, 2], W[0, 0] = 0.0, 0.75                          # rank 0 hears only from rank 1; rank 2 still hears 0
+    x = torch.randn(k, 7, generator=torch.Generator().manual_seed(0))
+    mp.start_processes(_mix_on_rank, args=(k, str(tmp_path / "init"), x, W, str(tmp_path / "mixed")), nprocs=k,
+                       start_method="fork")
+    dist = torch.cat([torch.load(tmp_path / f"mixed.{r}") for r in range(k)])
+    assert torch.allclose(dist, LocalComm(k).mix(x, W), atol=1e-6)
+    assert not torch.allclose(dist, x)
+
+
+def test_an_unknown_config_key_is_one_line_naming_the_sections_valid_keys():
+    with pytest.raises(UserError, match=r"^\[solver\] unknown key 'lr_step'; valid keys: batch_size, iterations, lr, "
+                                        r"lr_gamma, lr_steps, momentum, weight_decay$"):
+        parse_config(cfg(solver={"lr_step": [0.5]}))
+    with pytest.raises(UserError, match=r"^\[algorithm\] unknown key 'treshold'; valid keys: name, threshold$"):
+        parse_config(cfg(algorithm={"name": "gaia", "treshold": 0.1}))
+    with pytest.raises(UserError, match=r"^\[partition\] unknown key 'alpha'; valid keys: name, num_partitions, seed, "
+                                        r"skew$"):
+        parse_config(cfg(partition={"name": "skew", "skew": 0.5, "alpha": 1.0}))
+    with pytest.raises(UserError, match=r"^\[data\] unknown key 'prefix'; valid keys: name, test_fraction$"):
+        parse_config(cfg(data={"prefix": "train"}))
+    with pytest.raises(UserError, match=r"^unknown config section \[sovler\]"):
+        parse_config(cfg(sovler={"lr": 0.1}))
+    with pytest.raises(UserError, match=r"^\[algorithm\] Unknown algorithm 'gaja'; algorithms: bsp, "):
+        parse_config(cfg(algorithm={"name": "gaja"}))
+    typed = parse_config(cfg(algorithm={"name": "dgc", "sparsity": 0.9}))
+    assert typed.algorithm.knobs == {"sparsity": 0.9} and typed.solver.lr_gamma == 0.1 and typed.eval_every == 6
+
+
+def test_registering_an_algorithm_makes_its_keyword_arguments_config_keys():
+    from training.algorithms import ALGORITHMS, BSP, register_algorithm
+
+    @register_algorithm
+    class Damped(BSP):
+        name = "test-damped"
+
+        def __init__(self, params, comm, damping: float = 0.5, **kw):
+            super().__init__(params, comm, **kw)
+            self.damping = damping
+    try:
+        assert parse_config(cfg(algorithm={"name": "test-damped", "damping": 0.1})).algorithm.knobs == {"damping": 0.1}
+        with pytest.raises(UserError, match=r"valid keys: name, damping$"):
+            parse_config(cfg(algorithm={"name": "test-damped", "dumping": 0.1}))
+    finally:
+        del ALGORITHMS["test-damped"]
+
+
+def test_a_dataset_entry_carries_its_facts(digits):
+    from training.data import DATASETS, list_datasets
+
+    entry = DATASETS.lookup("digits")
+    assert tuple(digits.x_train.shape[1:]) == entry.input_size and digits.num_classes == entry.num_classes == 10
+    x = torch.cat([digits.x_train, digits.x_test])
+    assert abs(float(x.mean())) < 0.1 and abs(float(x.std()) - 1) < 0.2     # normalised with the entry's mean, std
+    assert {"cifar10", "digits", "imagefolder", "manifest", "mnist"} <= set(list_datasets())

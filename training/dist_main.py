@@ -10,12 +10,13 @@ def main(argv: list[str]) -> int:
     import torch.distributed as dist
 
     from training.comm import DistComm
+    from training.config import parse_config
     from training.trainer import Trainer
 
     config_path, out = argv[0], argv[1]
     resume = "--no-resume" not in argv
-    config = json.loads(open(config_path).read())
-    backend = "nccl" if torch.cuda.is_available() and config.get("run", {}).get("device", "cpu").startswith("cuda") else "gloo"
+    config = parse_config(json.loads(open(config_path).read()))
+    backend = "nccl" if torch.cuda.is_available() and config.run.device.startswith("cuda") else "gloo"
     dist.init_process_group(backend)
     torch.set_num_threads(1)
     try:

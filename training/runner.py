@@ -9,8 +9,7 @@ import tomllib
 from pathlib import Path
 
 from catalog.errors import UserError
-
-BACKENDS = ("sim", "dist")
+from training.config import TrainConfig, parse_config
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> dict:
@@ -35,24 +34,22 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> dict:
 
 
 def run_training(config: dict, out_dir: str | Path, *, resume: bool = True, progress: bool = False) -> list[dict]:
-    """Train and return the metrics rows (also in ``out_dir/metrics.jsonl``)."""
+    """Train and return the metrics rows (also in ``out_dir/metrics.jsonl``). ``config`` is checked whole before
+    anything runs (``training.config``: an unknown key is a one-line ``UserError``)."""
+    typed = parse_config(config)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
-    backend = config.get("run", {}).get("backend", "sim")
-    if backend not in BACKENDS:
-        raise UserError(f"run.backend {backend!r}: use one of {', '.join(BACKENDS)}")
-    if backend == "dist":
-        return _run_distributed(config, out, resume)
+    if typed.run.backend == "dist":
+        return _run_distributed(typed, out, resume)
     from training.trainer import Trainer
 
-    rows = Trainer(config, out).run(resume=resume, progress=progress)
-    return rows
+    return Trainer(typed, out).run(resume=resume, progress=progress)
 
 
-def _run_distributed(config: dict, out: Path, resume: bool) -> list[dict]:
+def _run_distributed(config: TrainConfig, out: Path, resume: bool) -> list[dict]:
     """One process per partition under torchrun (gloo on CPU, nccl on GPU)."""
-    k = int(config.get("partition", {}).get("num_partitions", 5))
+    k = config.partition.num_partitions
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={k}",
            "-m", "training.dist_main", str(out / "config.json"), str(out)] + ([] if resume else ["--no-resume"])
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))

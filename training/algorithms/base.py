@@ -10,6 +10,8 @@ from typing import ClassVar
 
 import torch
 
+from training.registry import Registry
+
 BYTES_DENSE = 4        # one float32 value
 BYTES_SPARSE = 8       # a 4-byte index and a 4-byte value
 
@@ -20,7 +22,9 @@ class Algorithm(ABC):
     knob_grid: ClassVar[tuple] = ()             # the paper's static grid, loosest last
     knob_follows_lr: ClassVar[bool] = False     # the knob in effect is knob × lr / lr0 (Gaia's T)
     delivers_average: ClassVar[bool] = False    # replicas become their equal average at each sync (FedAvg)
+    knob_tighter_is_lower: ClassVar[bool] = True   # a lower knob value communicates more
     syncs_every_iteration: ClassVar[bool] = True
+    compresses: ClassVar[bool] = False          # takes ``compress_mask``: which tensors may be sparsified (dim > 1)
 
     def __init__(self, params: list[torch.Tensor], comm, momentum: float = 0.9, weight_decay: float = 5e-4,
                  lr0: float = 0.01, **knobs):
@@ -64,3 +68,20 @@ class Algorithm(ABC):
             m.copy_(s)
         if self.knob and state.get("knob") is not None:
             self.set_knob(state["knob"])
+
+
+ALGORITHMS = Registry("algorithm")
+
+
+def register_algorithm(cls: type[Algorithm]) -> type[Algorithm]:
+    """Class decorator: the algorithm becomes ``[algorithm] name = cls.name``, and its constructor's keyword
+    arguments become that section's valid keys."""
+    return ALGORITHMS.register(cls)
+
+
+def create_algorithm(name: str, params: list[torch.Tensor], comm, **kwargs) -> Algorithm:
+    return ALGORITHMS.lookup(name)(params, comm, **kwargs)
+
+
+def list_algorithms(pattern: str = "*") -> list[str]:
+    return ALGORITHMS.names(pattern)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import torch
 
-from training.algorithms.base import BYTES_DENSE, Algorithm
+from training.algorithms.base import BYTES_DENSE, Algorithm, register_algorithm
 
 
+@register_algorithm
 class BSP(Algorithm):
     name = "bsp"
 

@@ -7,15 +7,17 @@ import math
 
 import torch
 
-from training.algorithms.base import BYTES_DENSE, BYTES_SPARSE, Algorithm
+from training.algorithms.base import BYTES_DENSE, BYTES_SPARSE, Algorithm, register_algorithm
 
 WARMUP = (0.75, 0.9375, 0.984375, 0.996, 0.999)
 
 
+@register_algorithm
 class DGC(Algorithm):
     name = "dgc"
     knob = "sparsity"
     knob_grid = (0.0, 0.75, 0.9375, 0.984375, 0.996, 0.999)
+    compresses = True
 
     def __init__(self, params, comm, sparsity: float = 0.999, warmup_iters: int = 0, clip_norm: float | None = None,
                  compress_mask: list[bool] | None = None, **kw):

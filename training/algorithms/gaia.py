@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import torch
 
-from training.algorithms.base import BYTES_DENSE, BYTES_SPARSE, Algorithm
+from training.algorithms.base import BYTES_DENSE, BYTES_SPARSE, Algorithm, register_algorithm
 
 
+@register_algorithm
 class Gaia(Algorithm):
     name = "gaia"
     knob = "threshold"

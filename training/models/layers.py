@@ -72,7 +72,8 @@ def replica_param_dims(model: nn.Module) -> list[int]:
     return [p.dim() - (id(p) in stacked) for p in model.parameters()]
 
 
-def conv_norm_relu(replicas: int, cin: int, cout: int, kernel: int, norm: str = "none", stride: int = 1) -> nn.Sequential:
+def conv_norm_relu(replicas: int, cin: int, cout: int, kernel: int, norm: str = "none",
+                   stride: int = 1) -> nn.Sequential:
     """Grouped k×k convolution ('same' padding), norm (affine), ReLU. The bias is dropped under a norm layer,
     which would cancel or duplicate it."""
     k = replicas

@@ -1,23 +1,20 @@
 """Models by name: ``@register_model`` adds one, ``create_model(name, **kwargs)`` builds it (timm's pattern)."""
 from __future__ import annotations
 
-import fnmatch
-import warnings
-from typing import Callable
+from collections.abc import Callable
 
-_model_entrypoints: dict[str, Callable] = {}
+from training.registry import Registry
+
+MODELS = Registry("model")
 
 
 def register_model(fn: Callable) -> Callable:
-    name = fn.__name__
-    if name in _model_entrypoints:
-        warnings.warn(f"model {name!r} registered twice; the later definition wins", stacklevel=2)
-    _model_entrypoints[name] = fn
-    return fn
+    """Function decorator: ``fn(num_classes=, in_chans=, img_size=, replicas=, ...)`` becomes model ``fn.__name__``."""
+    return MODELS.register(fn)
 
 
 def list_models(pattern: str = "*") -> list[str]:
-    return sorted(n for n in _model_entrypoints if fnmatch.fnmatch(n, pattern))
+    return MODELS.names(pattern)
 
 
 def create_model(name: str, **kwargs):
@@ -42,7 +39,7 @@ def create_model(name: str, **kwargs):
         if prefix == "timm-gn":
             kwargs.setdefault("norm", "groupnorm")
         return create_timm_model(timm_name, **kwargs)
-    if name not in _model_entrypoints:
-        raise ValueError(f"Unknown model {name!r}; registered models: {', '.join(list_models())}; "
+    if name not in MODELS:
+        raise ValueError(f"Unknown model {name!r}; models: {', '.join(list_models())}; "
                          "or 'timm:<name>' / 'timm-gn:<name>' for a timm model")
-    return _model_entrypoints[name](**kwargs)
+    return MODELS[name](**kwargs)

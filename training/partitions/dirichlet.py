@@ -5,17 +5,20 @@ import warnings
 
 import numpy as np
 
-from training.partitions.partitioner import Partitioner, check_num_partitions
+from training.partitions.partitioner import Partitioner, check_num_partitions, register_partitioner
 
 MAX_TRIES = 10
 
 
+@register_partitioner
 class DirichletPartitioner(Partitioner):
     """Parameters: num_partitions, alpha (> 0; small = skewed), seed, min_partition_size.
 
     Resamples (with a warning) until every partition has ``min_partition_size`` rows; after 10 tries raises
     ``ValueError`` — raise alpha or lower the minimum.
     """
+
+    name = "dirichlet"
 
     def __init__(self, num_partitions: int, alpha: float, seed: int = 42, min_partition_size: int = 10) -> None:
         super().__init__()

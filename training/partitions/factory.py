@@ -1,29 +1,19 @@
-"""Partitioners by name: one table of the allowed names."""
+"""Partitioners by name: ``create_partitioner`` builds a registered one, ``list_partitioners`` names them."""
 from __future__ import annotations
 
-from training.partitions.dirichlet import DirichletPartitioner
-from training.partitions.geographic import GeographicPartitioner
-from training.partitions.iid import IidPartitioner
-from training.partitions.label_exclusive import LabelExclusivePartitioner
-from training.partitions.skew import SkewPartitioner
+from training.partitions.partitioner import PARTITIONERS
+from training.registry import keyword_args
 
-PARTITIONERS = {
-    "dirichlet": DirichletPartitioner,
-    "geographic": GeographicPartitioner,
-    "iid": IidPartitioner,
-    "label-exclusive": LabelExclusivePartitioner,
-    "skew": SkewPartitioner,
-}
+SHARED = ("num_partitions", "seed")       # what callers pass to any partitioner; dropped where it takes none
 
 
 def create_partitioner(name: str, **kwargs):
-    """``create_partitioner("skew", num_partitions=5, skew=0.6, seed=0)``; ``None`` kwargs are dropped, and so is
-    ``seed`` for deterministic partitioners (label-exclusive, geographic)."""
-    if name not in PARTITIONERS:
-        raise ValueError(f"Invalid partitioner: {name!r}. Must be one of ({', '.join(PARTITIONERS)}).")
-    import inspect
+    """``create_partitioner("skew", num_partitions=5, skew=0.6, seed=0)``; ``None`` kwargs are dropped, and so are
+    ``num_partitions`` and ``seed`` for partitioners without them (geographic; label-exclusive takes no seed)."""
+    cls = PARTITIONERS.lookup(name)
+    accepted = keyword_args(cls)
+    return cls(**{k: v for k, v in kwargs.items() if v is not None and (k not in SHARED or k in accepted)})
 
-    cls = PARTITIONERS[name]
-    accepted = inspect.signature(cls).parameters
-    kwargs = {k: v for k, v in kwargs.items() if v is not None and not (k == "seed" and k not in accepted)}
-    return cls(**kwargs)
+
+def list_partitioners(pattern: str = "*") -> list[str]:
+    return PARTITIONERS.names(pattern)

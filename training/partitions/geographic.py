@@ -3,17 +3,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.partitions.partitioner import Partitioner
+from training.partitions.partitioner import Partitioner, register_partitioner
 
 LEVELS = ("continent", "subregion", "country")
 
 
+@register_partitioner
 class GeographicPartitioner(Partitioner):
     """Parameters: level (continent | subregion | country), min_partition_size.
 
     Partition ids follow the sorted region names. Rows without geography, and regions smaller than
     ``min_partition_size`` (Antarctica-like slivers), are left out and reported in ``dropped``.
     """
+
+    name = "geographic"
 
     def __init__(self, level: str = "continent", min_partition_size: int = 1) -> None:
         super().__init__()

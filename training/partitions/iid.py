@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.partitions.partitioner import Partitioner, check_num_partitions
+from training.partitions.partitioner import Partitioner, check_num_partitions, register_partitioner
 
 
+@register_partitioner
 class IidPartitioner(Partitioner):
     """Parameters: num_partitions, seed. Partition sizes differ by at most one."""
+
+    name = "iid"
 
     def __init__(self, num_partitions: int, seed: int = 42) -> None:
         super().__init__()

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.partitions.partitioner import Partitioner, check_num_partitions
+from training.partitions.partitioner import Partitioner, check_num_partitions, register_partitioner
 
 
+@register_partitioner
 class LabelExclusivePartitioner(Partitioner):
     """Parameters: num_partitions. Deterministic; no seed needed."""
+
+    name = "label-exclusive"
 
     def __init__(self, num_partitions: int) -> None:
         super().__init__()

@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
+
+from training.registry import Registry
 
 
 class Partitioner(ABC):
     """Splits a ``pyarrow.Table`` (an integer ``label`` column, and geography columns for geographic
     partitioners) into partitions of row indices. Every argument goes to ``__init__`` so that
     ``load_partition`` is called the same way for every partitioner; work happens lazily on first use."""
+
+    name: ClassVar[str]          # the registered name: ``[partition] name = ...``
 
     def __init__(self) -> None:
         self._dataset: pa.Table | None = None
@@ -65,3 +70,12 @@ def check_num_partitions(num_partitions: int) -> int:
     if not isinstance(num_partitions, (int, np.integer)) or num_partitions <= 0:
         raise ValueError(f"num_partitions must be a positive integer, got {num_partitions!r}.")
     return int(num_partitions)
+
+
+PARTITIONERS = Registry("partitioner")
+
+
+def register_partitioner(cls: type[Partitioner]) -> type[Partitioner]:
+    """Class decorator: the partitioner becomes ``[partition] name = cls.name``, and its constructor's keyword
+    arguments become that section's valid keys."""
+    return PARTITIONERS.register(cls)

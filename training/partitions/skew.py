@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.partitions.partitioner import Partitioner, check_num_partitions
+from training.partitions.partitioner import Partitioner, check_num_partitions, register_partitioner
 
 
+@register_partitioner
 class SkewPartitioner(Partitioner):
     """Parameters: num_partitions, skew in [0, 1], seed.
 
@@ -14,6 +15,8 @@ class SkewPartitioner(Partitioner):
     remaining ones are shuffled and dealt round-robin over all K partitions (starting at a seeded offset),
     so each partition gets the same share of the rest, within one example.
     """
+
+    name = "skew"
 
     def __init__(self, num_partitions: int, skew: float, seed: int = 42) -> None:
         super().__init__()

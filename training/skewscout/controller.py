@@ -4,9 +4,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-# which way is "tighter" (more communication) along each algorithm's knob grid
-TIGHTER_IS_LOWER = {"threshold": True, "iter_local": True, "sparsity": True}
 HORIZONS = ("now", "end")
+
+
+STATE = ("position", "history", "stay", "failures", "blocked_until", "judged", "confirming", "direct")
 
 
 def noise(loss: float, n: int) -> float:
@@ -36,7 +37,7 @@ class Controller:
     grid: list                 # the knob's grid, sorted ascending
     sigma: float               # target accuracy loss (fraction, e.g. 0.05)
     position: int              # index into grid of the current knob
-    knob: str = "threshold"
+    tighter_is_lower: bool = True                  # a lower knob communicates more (the algorithm says)
     horizon: str = "now"
     history: list = field(default_factory=list)
     stay: list | None = None                        # [iteration, loss, lr] of the current stay's first measurement
@@ -52,11 +53,11 @@ class Controller:
                              f"or \"end\" (the loss projected to the end of the run)")
 
     @classmethod
-    def for_algorithm(cls, algo, sigma: float, grid=None, horizon: str = "now") -> "Controller":
+    def for_algorithm(cls, algo, sigma: float, grid=None, horizon: str = "now") -> Controller:
         g = sorted(grid or algo.knob_grid)
         current = algo.get_knob()
         pos = min(range(len(g)), key=lambda i: abs(g[i] - current))
-        return cls(g, float(sigma), pos, algo.knob, horizon)
+        return cls(g, float(sigma), pos, algo.knob_tighter_is_lower, horizon)
 
     @property
     def value(self):
@@ -77,10 +78,18 @@ class Controller:
             self.stay = [iteration, loss, lr]
         return projected, trend
 
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps: where the controller stands and what it has learnt."""
+        return {k: getattr(self, k) for k in STATE}
+
+    def load_state_dict(self, state: dict) -> None:
+        for k in STATE:
+            setattr(self, k, state[k])
+
     @property
     def looser(self) -> int:
         """The grid step that loosens this knob (+1: the grids run from tight to loose)."""
-        return 1 if TIGHTER_IS_LOWER.get(self.knob, True) else -1
+        return 1 if self.tighter_is_lower else -1
 
     def hold(self, loss: float, n: int = 1, ceiling: int | None = None) -> int:
         """SkewScout's hold (FedAvg before the first LR drop): never tighten; loosen one step, up to grid index
