@@ -3,12 +3,11 @@ communication among the runs that reach the target accuracy."""
 from __future__ import annotations
 
 import copy
-import json
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from catalog.errors import UserError
 from training.algorithms import ALGORITHMS
+from training.study.running import run_all
 
 
 def bytes_to_target(rows: list[dict], target: float) -> float | None:
@@ -35,19 +34,10 @@ def oracle(results: list[dict], target: float, measure: str = "to-target") -> di
     return min(ok, key=lambda r: (r["bytes_to_target"], str(r["knob"]))) if ok else None
 
 
-def _run_one(args) -> dict:
-    config, out, label = args
-    from training.runner import run_training
-
-    done = Path(out) / "done.json"
-    if done.exists():
-        return json.loads(done.read_text())
-    rows = run_training(config, out, resume=True)
-    result = {"label": label, "knob": config["algorithm"].get(ALGORITHMS[config["algorithm"]["name"]].knob),
-              "algorithm": config["algorithm"]["name"], "rows": rows, "final_acc": rows[-1]["acc_mean"],
-              "bytes": rows[-1]["bytes"]}
-    done.write_text(json.dumps(result))
-    return result
+def _result(config: dict, label: str, rows: list[dict]) -> dict:
+    name = config["algorithm"]["name"]
+    return {"label": label, "knob": config["algorithm"].get(ALGORITHMS[name].knob), "algorithm": name,
+            "rows": rows, "final_acc": rows[-1]["acc_mean"], "bytes": rows[-1]["bytes"]}
 
 
 def grid_configs(config: dict, grid: list | None, out_root: Path) -> list[tuple[dict, str, str]]:
@@ -73,17 +63,12 @@ def sweep(config: dict, out_root: str | Path, grid: list | None = None, *, jobs:
         b = copy.deepcopy(config)
         b["algorithm"] = {"name": "bsp"}
         runs.append((b, str(out_root / "bsp"), "bsp"))
-    results = []
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for r in pool.map(_run_one, runs):
-                results.append(r)
-                echo(f"{r['label']:<28} acc {r['final_acc']:.3f}  bytes {r['bytes'] / 1e6:10.1f} MB")
-    else:
-        for run in runs:
-            r = _run_one(run)
-            results.append(r)
-            echo(f"{r['label']:<28} acc {r['final_acc']:.3f}  bytes {r['bytes'] / 1e6:10.1f} MB")
+
+    def show(i, rows):
+        echo(f"{runs[i][2]:<28} acc {rows[-1]['acc_mean']:.3f}  bytes {rows[-1]['bytes'] / 1e6:10.1f} MB")
+
+    all_rows = run_all([(cfg, out) for cfg, out, _ in runs], jobs, on_done=show)
+    results = [_result(cfg, label, rows) for (cfg, _, label), rows in zip(runs, all_rows)]
     bsp = next((r for r in results if r["label"] == "bsp"), None)
     if target is None:
         if target_rel is None or bsp is None:
@@ -91,9 +76,12 @@ def sweep(config: dict, out_root: str | Path, grid: list | None = None, *, jobs:
         target = target_rel * bsp["final_acc"]
     best = oracle([r for r in results if r["label"] != "bsp"], target)
     best_run = oracle([r for r in results if r["label"] != "bsp"], target, "whole-run")
-    return {"target": target, "oracle": None if best is None else {k: best[k] for k in ("label", "knob", "bytes_to_target", "final_acc")},
-            "oracle_whole_run": None if best_run is None else {"label": best_run["label"], "knob": best_run["knob"],
-                                                                 "bytes": best_run["bytes_to_target"], "final_acc": best_run["final_acc"]},
-            "bsp": None if bsp is None else {"final_acc": bsp["final_acc"], "bytes_to_target": bytes_to_target(bsp["rows"], target)},
-            "runs": [{k: r[k] for k in ("label", "knob", "final_acc", "bytes")} | {"bytes_to_target": bytes_to_target(r["rows"], target)}
-                     for r in results]}
+    return {"target": target,
+            "oracle": None if best is None else {k: best[k] for k in ("label", "knob", "bytes_to_target", "final_acc")},
+            "oracle_whole_run": None if best_run is None else {
+                "label": best_run["label"], "knob": best_run["knob"], "bytes": best_run["bytes_to_target"],
+                "final_acc": best_run["final_acc"]},
+            "bsp": None if bsp is None else {"final_acc": bsp["final_acc"],
+                                             "bytes_to_target": bytes_to_target(bsp["rows"], target)},
+            "runs": [{k: r[k] for k in ("label", "knob", "final_acc", "bytes")}
+                     | {"bytes_to_target": bytes_to_target(r["rows"], target)} for r in results]}

@@ -10,8 +10,10 @@ def add_arguments(p) -> None:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--experiments", default="F1,F2,F3,F4,F5", help="comma-separated subset of F1..F5")
     p.add_argument("--mnist", metavar="DIR", help="use MNIST idx files from DIR instead of scikit-learn digits")
-    p.add_argument("--f4-mnist", metavar="DIR", help="also run F4 on MNIST idx files from DIR (e.g. ../shared/data/mnist)")
-    p.add_argument("--manifest", help="export manifest for F5 (e.g. flickr-mammal-data/demo/export/continent/manifest.parquet)")
+    p.add_argument("--f4-mnist", metavar="DIR",
+                   help="also run F4 on MNIST idx files from DIR (e.g. ../shared/data/mnist)")
+    p.add_argument("--manifest",
+                   help="export manifest for F5 (e.g. flickr-mammal-data/demo/export/continent/manifest.parquet)")
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
     p.add_argument("--runs", help="folder for the individual runs (default OUT/runs); reruns resume")
     p.add_argument("--json", action="store_true")

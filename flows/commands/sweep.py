@@ -12,7 +12,8 @@ def add_arguments(p) -> None:
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
     t = p.add_mutually_exclusive_group()
     t.add_argument("--target", type=float, help="target accuracy (0-1)")
-    t.add_argument("--target-rel", type=float, default=0.95, help="target as a fraction of BSP's accuracy (default 0.95)")
+    t.add_argument("--target-rel", type=float, default=0.95,
+                   help="target as a fraction of BSP's accuracy (default 0.95)")
     p.add_argument("--json", action="store_true")
 
 

@@ -1,0 +1,80 @@
+"""Run many training configs, in parallel processes, each cached in its folder's done.json; shared by the study
+and `sweep` so both resume the same way and never reuse runs of other training code."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+TRAINING = Path(__file__).resolve().parents[1]
+ANALYSIS = ("study", "sweep.py")     # read runs, never change them: editing them keeps the cache valid
+
+
+def code_version() -> str:
+    """Hash of the training package's sources that shape a run (everything but the analysis above): a cached
+    run made by other code is rerun, so a report never mixes runs of different engines."""
+    h = hashlib.sha256()
+    for p in sorted(TRAINING.rglob("*.py")):
+        rel = p.relative_to(TRAINING)
+        if rel.parts[0] in ANALYSIS:
+            continue
+        h.update(rel.as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def cached_rows(out: str | Path, version: str) -> list[dict] | None:
+    """The finished run's metrics rows in ``out``, or None when it is unfinished or made by other code."""
+    done = Path(out) / "done.json"
+    if not done.exists():
+        return None
+    cached = json.loads(done.read_text())
+    if not isinstance(cached, dict) or cached.get("code_version") != version:
+        return None
+    return cached["rows"]
+
+
+def run_cached(config: dict, out: str | Path, version: str | None = None) -> list[dict]:
+    """Train ``config`` in ``out`` with one CPU thread (as every run of the study) unless done.json holds it."""
+    import torch
+
+    from training.runner import run_training
+
+    version = version or code_version()
+    rows = cached_rows(out, version)
+    if rows is not None:
+        return rows
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)          # runs go in parallel processes: one thread each
+    try:
+        rows = run_training(config, out, resume=True)
+    finally:
+        torch.set_num_threads(threads)
+    (Path(out) / "done.json").write_text(json.dumps({"code_version": version, "rows": rows}))
+    return rows
+
+
+def _run_job(job: tuple[dict, str, str]) -> list[dict]:
+    config, out, version = job
+    return run_cached(config, out, version)
+
+
+def run_all(runs: Iterable[tuple[dict, str | Path]], jobs: int = 1,
+            on_done: Callable[[int, list[dict]], None] | None = None) -> list[list[dict]]:
+    """The metrics rows of every (config, out) run, in order; ``jobs`` > 1 trains that many at once."""
+    version = code_version()
+    todo = [(cfg, str(out), version) for cfg, out in runs]
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            return _collect(pool.map(_run_job, todo), on_done)
+    return _collect(map(_run_job, todo), on_done)
+
+
+def _collect(rows_iter: Iterable[list[dict]], on_done) -> list[list[dict]]:
+    results = []
+    for i, rows in enumerate(rows_iter):
+        results.append(rows)
+        if on_done:
+            on_done(i, rows)
+    return results
