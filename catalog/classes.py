@@ -46,7 +46,8 @@ def _parse(text: str, source: str) -> list[MammalClass]:
             raise UserError(f"{where}: in_release must be true or false, got {in_rel!r}")
         if int(lid) in seen_ids or name.lower() in seen_names:
             raise UserError(f"{where}: duplicate label_id {lid} or name {name!r}")
-        seen_ids.add(int(lid)); seen_names.add(name.lower())
+        seen_ids.add(int(lid))
+        seen_names.add(name.lower())
         out.append(MammalClass(int(lid), name, text, mid, syn, in_rel.lower() == "true"))
     if not out:
         raise UserError(f"class catalogue {source} has no classes")

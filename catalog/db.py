@@ -36,14 +36,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     for v, name, sql in migrations():
         if v in done:
             continue
-        con.execute("BEGIN")
-        try:
+        with transaction(con):
             con.execute(sql)
             con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [v, name])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         version = v
     return version
 
@@ -77,7 +72,8 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection):
-    """One unit of work: everything inside lands together or not at all."""
+    """One unit of work: everything inside lands together or not at all. The only place that writes BEGIN,
+    COMMIT or ROLLBACK: every transaction of every stage goes through here."""
     con.execute("BEGIN")
     try:
         yield con
@@ -88,11 +84,18 @@ def transaction(con: duckdb.DuckDBPyConnection):
         con.execute("COMMIT")
 
 
-def write_arrow(con: duckdb.DuckDBPyConnection, sql: str, table) -> None:
-    """Run ``sql``, which reads the Arrow ``table`` as ``_batch``, in one transaction: a batch lands whole."""
-    con.register("_batch", table)
+@contextmanager
+def arrow_transaction(con: duckdb.DuckDBPyConnection, table, name: str = "_batch"):
+    """``transaction(con)`` with the Arrow ``table`` readable as ``name`` inside it."""
+    con.register(name, table)
     try:
         with transaction(con):
-            con.execute(sql)
+            yield con
     finally:
-        con.unregister("_batch")
+        con.unregister(name)
+
+
+def write_arrow(con: duckdb.DuckDBPyConnection, sql: str, table) -> None:
+    """Run ``sql``, which reads the Arrow ``table`` as ``_batch``, in one transaction: a batch lands whole."""
+    with arrow_transaction(con, table):
+        con.execute(sql)

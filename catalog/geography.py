@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 
@@ -12,18 +12,18 @@ def _rows(name: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text)))   # csv keeps "NA" a string (pandas would not)
 
 
-@lru_cache(maxsize=None)
+@cache
 def country_regions() -> dict[str, tuple[int, int]]:
     """country → (sub-region code, continent code). Namibia is "NA", a string, never a missing value."""
     return {r["country"]: (int(r["subregion_code"]), int(r["continent_code"])) for r in _rows("m49_countries.csv")}
 
 
-@lru_cache(maxsize=None)
+@cache
 def region_names() -> dict[int, str]:
     return {int(r["code"]): r["name"] for r in _rows("m49_regions.csv")}
 
 
-@lru_cache(maxsize=None)
+@cache
 def zone_countries() -> dict[str, tuple[str, frozenset[str]]]:
     """tz zone → (its home country from the tz database's zone.tab, every country its polygon spans).
 
@@ -45,4 +45,5 @@ def load_m49(con) -> None:
     con.executemany("INSERT INTO m49_regions VALUES (?, ?, ?)", [[int(r["code"]), r["name"], r["level"]]
                                                                 for r in _rows("m49_regions.csv")])
     con.execute("DELETE FROM m49_countries")
-    con.executemany("INSERT INTO m49_countries VALUES (?, ?, ?)", [[c, s, k] for c, (s, k) in country_regions().items()])
+    con.executemany("INSERT INTO m49_countries VALUES (?, ?, ?)",
+                    [[c, s, k] for c, (s, k) in country_regions().items()])

@@ -6,26 +6,18 @@ import time
 
 from prefect import flow, get_run_logger
 
-from flows.config import BuildConfig
-
-STAGES = ("crawl", "download", "filter", "geocode", "export", "train")
+from catalog.errors import UserError
+from flows.config import STAGES, BuildConfig
 
 
 def stage_function(stage: str):
-    """``flows.<stage>.<stage>_stage``, or None while that stage is not built."""
+    """``flows.<stage>.<stage>_stage``."""
     if stage not in STAGES:
-        from catalog.errors import UserError
         raise UserError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
-    try:
-        mod = importlib.import_module(f"flows.{stage}")
-    except ModuleNotFoundError as e:
-        if e.name == f"flows.{stage}":
-            return None
-        raise
-    return getattr(mod, f"{stage}_stage")
+    return getattr(importlib.import_module(f"flows.{stage}"), f"{stage}_stage")
 
 
-@flow(name="build", flow_run_name="build-{cfg.export_level}")
+@flow(name="build", flow_run_name="build-{cfg.export.level}")
 def build_flow(cfg: BuildConfig) -> dict:
     """Runs the stages named in ``cfg.stages`` in pipeline order; returns each stage's summary and time."""
     log = get_run_logger()
@@ -34,9 +26,6 @@ def build_flow(cfg: BuildConfig) -> dict:
         if stage not in cfg.stages:
             continue
         fn = stage_function(stage)
-        if fn is None:
-            log.warning("stage %s is not available in this build; skipped", stage)
-            continue
         t0 = time.perf_counter()
         out = fn(cfg) or {}
         out["seconds"] = round(time.perf_counter() - t0, 2)

@@ -1,9 +1,17 @@
-"""Settings of one `build` run: every stage reads its own fields. Never holds the API key or secret."""
+"""Settings of one `build` run: the stage settings objects the verbs use too, composed. Never holds the API key or
+secret. Each default lives once, in its stage's settings dataclass."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from catalog.db import DEFAULT_CATALOG, DEFAULT_HOME
+from pipeline.crawl.settings import CrawlSettings
+from pipeline.download.settings import DownloadSettings
+from pipeline.export.settings import ExportSettings
+from pipeline.filter.settings import FilterSettings
+from pipeline.geocode.settings import GeocodeSettings
+
+STAGES = ("crawl", "download", "filter", "geocode", "export", "train")
 
 
 @dataclass
@@ -11,38 +19,23 @@ class BuildConfig:
     # where things live
     catalog: str = str(DEFAULT_CATALOG)
     home: str = str(DEFAULT_HOME)               # images, exports, runs go under here
-    # crawl
-    api_url: str | None = None                  # None: real Flickr REST endpoint
-    classes_file: str | None = None             # None: the built-in 42-class catalogue
-    classes: list[str] = field(default_factory=list)  # subset by name or label id; empty = all
-    min_upload_date: str | None = None          # ISO date; None = 2004-01-01 (or the watermark)
-    max_upload_date: str | None = None          # ISO date; None = now
-    rate: float = 3600.0                        # API calls per hour per key
-    key_file: str | None = None                 # a file path; the key itself never enters the config
-    api_timeout: float = 20.0
-    crawl_workers: int = 4
-    static_base: str | None = None              # image host when a photo has no url_z/url_c
-    # offline world (demo/tests): the service is started by the caller, these only describe it
-    sim_seed: int = 0
-    sim_scale: float = 0.002
-    # scale-out
-    dask_address: str | None = None             # Dask scheduler for download/filter shards; None = local
-    # download
-    shorter_side: int | None = None
-    longest_side: int | None = None
-    output_format: str = "files"                # files (images/<class>/<id>.jpg) | webdataset (shards/*.tar)
-    # filter
-    filter_model: str = "pnasnet5large"
-    filter_weights: str | None = None           # local checkpoint; None = timm's cache
-    filter_threshold: float = 0.2
-    filter_rule: str = "mass"
-    filter_train: bool = False                  # train a small classifier on the catalogue's own classes first
-    # export
-    export_level: str = "continent"
-    export_min_partition_size: int = 50
-    export_test_fraction: float = 0.1
-    seed: int = 0
+    stages: list[str] = field(default_factory=lambda: list(STAGES))
+    dask_address: str | None = None             # Dask scheduler for download/filter shards; None: threads here
+    # each stage's settings: the same objects its CLI verb builds
+    crawl: CrawlSettings = field(default_factory=CrawlSettings)
+    download: DownloadSettings = field(default_factory=DownloadSettings)
+    filter: FilterSettings = field(default_factory=FilterSettings)
+    geocode: GeocodeSettings = field(default_factory=GeocodeSettings)
+    export: ExportSettings = field(default_factory=ExportSettings)
     # train
     train_config: str | None = None             # TOML; None = skip training
     train_overrides: list[str] = field(default_factory=list)
-    stages: list[str] = field(default_factory=lambda: ["crawl", "download", "filter", "geocode", "export", "train"])
+    # offline world (demo/tests): the service is started by the caller, these only describe it
+    sim_seed: int = 0
+    sim_scale: float = 0.002
+
+    def __post_init__(self):
+        unknown = [s for s in self.stages if s not in STAGES]
+        if unknown:
+            from catalog.errors import UserError
+            raise UserError(f"unknown stage {unknown[0]!r}; stages are {', '.join(STAGES)}")

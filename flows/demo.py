@@ -8,6 +8,9 @@ from pathlib import Path
 
 from catalog import connect
 from flows.config import BuildConfig
+from pipeline.crawl.settings import CrawlSettings
+from pipeline.download.settings import DownloadSettings
+from pipeline.filter.settings import FilterSettings
 
 DEMO_SCALE = 0.002    # ~3,300 candidate photos over 42 classes: minutes on 2 cores, all stages
 DEMO_TRAIN_CONFIG = "demo_geo.toml"
@@ -17,7 +20,7 @@ def run_demo(home: str = "flickr-mammal-data/demo", scale: float = DEMO_SCALE, s
              stages: list[str] | None = None, fresh: bool = True) -> dict:
     from pipeline.sim import DEMO_API_KEY, DEMO_API_SECRET, Faults, SimServer, World
 
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")    # read when the temporary server starts
     home_path = Path(home)
     if fresh and home_path.exists():
         shutil.rmtree(home_path)
@@ -33,17 +36,20 @@ def run_demo(home: str = "flickr-mammal-data/demo", scale: float = DEMO_SCALE, s
         con.close()
         import training
         train_cfg = Path(training.__file__).parent / "configs" / DEMO_TRAIN_CONFIG
-        cfg = BuildConfig(catalog=catalog, home=str(home_path), api_url=server.rest_url,
-                          static_base=server.static_base, rate=1e7, api_timeout=5.0, sim_seed=seed, sim_scale=scale,
-                          filter_train=True, filter_model="mobilenetv3_small_050", filter_threshold=0.1,
-                          max_upload_date="2021-01-01",
+        cfg = BuildConfig(catalog=catalog, home=str(home_path), sim_seed=seed, sim_scale=scale,
+                          crawl=CrawlSettings(api_url=server.rest_url, rate=1e7, timeout=5.0,
+                                              max_upload_date="2021-01-01"),
+                          download=DownloadSettings(static_base=server.static_base),
+                          filter=FilterSettings(train=True, model="mobilenetv3_small_050", threshold=0.1),
                           train_config=str(train_cfg) if train_cfg.is_file() else None,
                           **({"stages": stages} if stages else {}))
         from flows.build import build_flow
+        from flows.engine import run_flow
 
-        summary = build_flow(cfg)
+        summary = run_flow(build_flow, cfg)
         api = dict(server.stats)
-    summary["_demo"] = {"catalog": catalog, "seconds": round(time.perf_counter() - t0, 1), "world_photos": world.num_photos,
+    summary["_demo"] = {"catalog": catalog, "seconds": round(time.perf_counter() - t0, 1),
+                        "world_photos": world.num_photos,
                         "api_calls": sum(v for k, v in api.items() if k.startswith("api:")),
                         "images_served": api.get("images", 0)}
     return summary
@@ -61,7 +67,8 @@ def print_summary(summary: dict) -> None:
         if stage.startswith("_"):
             continue
         text = out.get("text") if isinstance(out, dict) else None
-        brief = {k: v for k, v in out.items() if k not in ("classes", "text", "table")} if isinstance(out, dict) else out
+        brief = ({k: v for k, v in out.items() if k not in ("classes", "text", "table")} if isinstance(out, dict)
+                 else out)
         print(f"\n-- {stage} ({out.get('seconds', '?')} s): {brief}")
         if text:
             print(text)

@@ -30,5 +30,7 @@ def _names(manifest: str) -> list[str]:
 def train_stage(cfg: BuildConfig) -> dict:
     if not cfg.train_config:
         return {"skipped": "no train_config"}
-    manifest = str(Path(cfg.home) / "export" / cfg.export_level / "manifest.parquet")
+    from flows.export import export_dir
+
+    manifest = str(export_dir(cfg.home, cfg.export) / "manifest.parquet")
     return train_task(cfg.train_config, manifest, str(Path(cfg.home) / "runs" / "train"), cfg.train_overrides)

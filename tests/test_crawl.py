@@ -11,12 +11,11 @@ import duckdb
 import pytest
 
 from catalog import connect, load_classes, select_classes
-from pipeline.crawl import Credentials, FlickrClient, crawl, upload_range
+from pipeline.crawl import CrawlSettings, Credentials, crawl
 from pipeline.sim import DEMO_API_KEY, DEMO_API_SECRET, Faults, SimServer, World
 from tests.conftest import PYTHON, REPO, run_cli
 
 CREDS = Credentials(DEMO_API_KEY, DEMO_API_SECRET)
-LO, HI = upload_range(None, "2021-01-01")
 ENV = {"FLICKR_API_KEY": DEMO_API_KEY, "FLICKR_API_SECRET": DEMO_API_SECRET}
 
 
@@ -38,8 +37,9 @@ def world_pairs(world) -> set:
 def run_crawl(path, server, classes, timeout=20.0):
     con = connect(path)
     try:
-        return crawl(con, FlickrClient(CREDS, server.rest_url, calls_per_hour=1e8, timeout=timeout), classes, LO, HI,
-                     show_progress=False)
+        settings = CrawlSettings(api_url=server.rest_url, classes=[c.name for c in classes], rate=1e8, timeout=timeout,
+                                 max_upload_date="2021-01-01")
+        return crawl(con, settings, credentials=CREDS, show_progress=False)
     finally:
         con.close()
 
@@ -81,6 +81,7 @@ def test_classes_over_the_cap_are_split_and_complete(tmp_path):
     assert out["api_calls"] <= 1.06 * ideal + 2 * len(classes) + 1
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_moments_then_rerun(tmp_path):
     """Five kill -9s mid-crawl, then a rerun: the catalog equals an uninterrupted run's, and no finished
     window is asked for again."""
@@ -93,7 +94,8 @@ def test_kill_9_at_random_moments_then_rerun(tmp_path):
         s.search_log.clear()
         path = tmp_path / "killed.duckdb"
         cmd = [PYTHON, "-m", "flows.cli", "crawl", "--no-prefect", "--json", "--catalog", str(path), "--api-url",
-               s.rest_url, "--classes", "Cat,Fox", "--max-upload-date", "2021-01-01", "--rate", "14400", "--workers", "1"]
+               s.rest_url, "--classes", "Cat,Fox", "--max-upload-date", "2021-01-01", "--rate", "14400",
+               "--workers", "1"]
         env = dict(os.environ, **ENV)
         kills = 0
         for _ in range(5):
@@ -108,7 +110,8 @@ def test_kill_9_at_random_moments_then_rerun(tmp_path):
                 kills += 1
             p.wait(timeout=30)
             con = duckdb.connect(str(path), read_only=True)
-            done = set(con.execute("SELECT label_id, min_upload, max_upload FROM crawl_windows WHERE status = 'done'").fetchall())
+            done = set(con.execute("SELECT label_id, min_upload, max_upload FROM crawl_windows "
+                                   "WHERE status = 'done'").fetchall())
             con.close()
             mark = len(s.search_log)
             # the next process must not ask for any window finished so far
@@ -166,7 +169,8 @@ def test_malformed_catalogue_names_the_row(tmp_path):
 def test_locked_catalog_is_one_line(tmp_path):
     path = tmp_path / "locked.duckdb"
     connect(path).close()
-    holder = subprocess.Popen([PYTHON, "-c", f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(60)"],
+    code = f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(60)"
+    holder = subprocess.Popen([PYTHON, "-c", code],
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "ok"

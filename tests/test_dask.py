@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from catalog import connect
-from pipeline.download import download
+from pipeline.download import DownloadSettings, download
 from tests.test_download import files, fresh, rows, served, tars  # noqa: F401  (served is a fixture)
 from tests.test_filter import downloaded  # noqa: F401  (a fixture: downloaded images and a small trained checkpoint)
 
@@ -21,13 +21,12 @@ def test_download_flow_on_a_local_cluster_matches_the_local_run(served, tmp_path
     from flows.download import download_flow
 
     server, tmpl = served
+    settings = DownloadSettings(static_base=server.static_base, shard_size=64, output_format=output_format)
     local = fresh(tmpl, tmp_path / "local")
-    download(connect(local), str(local.parent), static_base=server.static_base, shard_size=64,
-             output_format=output_format, show_progress=False)
+    download(connect(local), str(local.parent), settings, show_progress=False)       # worker processes here
     dist = fresh(tmpl, tmp_path / "dask")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        out = download_flow(str(dist), str(dist.parent), server.static_base, shard_size=64,
-                            dask_address=cluster.scheduler_address, output_format=output_format)
+        out = download_flow(str(dist), str(dist.parent), settings, dask_address=cluster.scheduler_address)
     assert out["shards"] > 1
     assert rows(dist) == rows(local) and len(rows(local)) > 0
     assert files(dist.parent) == files(local.parent)
@@ -49,16 +48,17 @@ def test_filter_flow_on_a_local_cluster_matches_the_local_run(downloaded, tmp_pa
     from distributed import LocalCluster
 
     from flows.filter import filter_flow
+    from pipeline.filter import FilterSettings
 
     home, ckpt = downloaded
     cats = {}
     for name in ("local", "dask"):
         cats[name] = tmp_path / f"{name}.duckdb"
         shutil.copy(home / "catalog.duckdb", cats[name])
-    kw = dict(model="x", weights=str(ckpt), rule="mass", threshold=0.2, shard_size=128)
-    local = filter_flow(str(cats["local"]), str(home), **kw)
+    settings = FilterSettings(model="x", weights=str(ckpt), rule="mass", threshold=0.2, shard_size=128)
+    local = filter_flow(str(cats["local"]), str(home), settings)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        dist = filter_flow(str(cats["dask"]), str(home), dask_address=cluster.scheduler_address, **kw)
+        dist = filter_flow(str(cats["dask"]), str(home), settings, dask_address=cluster.scheduler_address)
     assert dist == local and local["scored"] > 2 * 128               # more shards than workers
     (scores, decisions), (d_scores, d_decisions) = filter_tables(cats["local"]), filter_tables(cats["dask"])
     assert d_decisions == decisions and len(decisions) == len(scores) >= local["scored"]

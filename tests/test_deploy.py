@@ -45,7 +45,8 @@ def test_interval_deployment_runs_and_lands_photos(tmp_path):
         else:
             pytest.fail("prefect server did not start within 150 s")
         with SimServer(world) as sim:
-            serve = subprocess.Popen([PYTHON, "-m", "flows.cli", "deploy", "--catalog", str(catalog), "--interval", "10",
+            serve = subprocess.Popen([PYTHON, "-m", "flows.cli", "deploy", "--catalog", str(catalog),
+                                      "--interval", "10",
                                       "--api-url", sim.rest_url, "--classes", "Cat", "--stages", "crawl",
                                       "--rate", "1000000"], cwd=REPO, env=env,
                                      stdout=open(tmp_path / "serve.log", "w"), stderr=subprocess.STDOUT)
@@ -53,7 +54,8 @@ def test_interval_deployment_runs_and_lands_photos(tmp_path):
             deadline = time.time() + 180
             while time.time() < deadline and not done:
                 time.sleep(3)
-                done = "Flow run 'build-continent' - Finished in state Completed()" in (tmp_path / "serve.log").read_text()
+                log = (tmp_path / "serve.log").read_text()
+                done = "Flow run 'build-continent' - Finished in state Completed()" in log
             assert done, "no scheduled run completed within 180 s: " + (tmp_path / "serve.log").read_text()[-3000:]
             serve.terminate()
             serve.wait(timeout=60)

@@ -17,8 +17,9 @@ import pytest
 
 from catalog import connect, load_classes, select_classes
 from catalog.errors import UserError
-from pipeline.crawl import Credentials, FlickrClient, crawl, upload_range
-from pipeline.download import download, read_image
+from catalog.images import read_image
+from pipeline.crawl import CrawlSettings, Credentials, crawl
+from pipeline.download import DownloadSettings, download
 from pipeline.download.resizer import Resizer
 from pipeline.sim import DEMO_API_KEY, DEMO_API_SECRET, Faults, SimServer, World
 from tests.conftest import PYTHON, REPO
@@ -35,8 +36,8 @@ def served(tmp_path_factory):
     server = SimServer(world).start()
     tmpl = tmp_path_factory.mktemp("tmpl") / "catalog.duckdb"
     con = connect(tmpl)
-    crawl(con, FlickrClient(Credentials(DEMO_API_KEY, DEMO_API_SECRET), server.rest_url, calls_per_hour=1e8),
-          classes, *upload_range(None, "2021-01-01"), show_progress=False)
+    crawl(con, CrawlSettings(api_url=server.rest_url, classes=CLASSES, rate=1e8, max_upload_date="2021-01-01"),
+          credentials=Credentials(DEMO_API_KEY, DEMO_API_SECRET), show_progress=False)
     con.close()
     yield server, tmpl
     server.stop()
@@ -67,18 +68,20 @@ def tars(home: Path) -> dict:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((home / "shards").glob("*.tar"))}
 
 
+@pytest.mark.slow
 def test_faults_lose_no_good_photo_and_record_every_bad_one(served, tmp_path):
     server, tmpl = served
     clean = fresh(tmpl, tmp_path / "clean")
     server.faults = Faults()
-    out = download(connect(clean), str(tmp_path / "clean"), static_base=server.static_base, shorter_side=256,
-                   show_progress=False)
+    out = download(connect(clean), str(tmp_path / "clean"),
+                   DownloadSettings(static_base=server.static_base, shorter_side=256, processes=1), show_progress=False)
     assert out["failed"] == 0
     faulty = fresh(tmpl, tmp_path / "faulty")
     server.faults = Faults(img_5xx=0.1, img_429=0.05, img_truncated=0.05, retry_after_s=0.05, seed=3, **BAD)
     try:
-        download(connect(faulty), str(tmp_path / "faulty"), static_base=server.static_base, shorter_side=256,
-                 attempts=6, show_progress=False)
+        download(connect(faulty), str(tmp_path / "faulty"),
+                 DownloadSettings(static_base=server.static_base, shorter_side=256, attempts=6, processes=1),
+                 show_progress=False)
         bad = {pid for (pid,) in duckdb.connect(str(faulty), read_only=True).execute(
             "SELECT photo_id FROM photos").fetchall() if server.persistent_image_fault(pid)}
     finally:
@@ -95,12 +98,14 @@ def test_faults_lose_no_good_photo_and_record_every_bad_one(served, tmp_path):
     assert all(min(r[4], r[5]) == 256 for r in good)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("output_format", ["files", "webdataset"])
 def test_kill_9_then_rerun_gives_the_same_files_and_rows(served, tmp_path, output_format):
     server, tmpl = served
     ref = fresh(tmpl, tmp_path / "ref")
-    download(connect(ref), str(tmp_path / "ref"), static_base=server.static_base, longest_side=320,
-             output_format=output_format, show_progress=False)
+    download(connect(ref), str(tmp_path / "ref"), DownloadSettings(static_base=server.static_base, longest_side=320,
+                                                                   output_format=output_format, processes=1),
+             show_progress=False)
     home = tmp_path / "killed"
     cat = fresh(tmpl, home)
     # the CLI runs one worker process per core; the reference above ran in-process: same files and rows too
@@ -132,12 +137,14 @@ def layouts(served, tmp_path_factory):
     out = {}
     for name, fmt in (("files", "files"), ("wds_a", "webdataset"), ("wds_b", "webdataset")):
         cat = fresh(tmpl, tmp_path_factory.mktemp(name))
-        download(connect(cat), str(cat.parent), static_base=server.static_base, longest_side=160, shard_size=128,
-                 output_format=fmt, show_progress=False)
+        download(connect(cat), str(cat.parent), DownloadSettings(static_base=server.static_base, longest_side=160,
+                                                                 shard_size=128, output_format=fmt, processes=1),
+                 show_progress=False)
         out[name] = (cat.parent, rows(cat))
     return out
 
 
+@pytest.mark.slow
 def test_webdataset_holds_the_same_images_as_the_files_layout(layouts):
     (_, by_file), (_, by_tar) = layouts["files"], layouts["wds_a"]
     assert {(r[0], r[6]) for r in by_tar if r[1] == "ok"} == {(r[0], r[6]) for r in by_file if r[1] == "ok"}
@@ -145,6 +152,7 @@ def test_webdataset_holds_the_same_images_as_the_files_layout(layouts):
     assert all(r[2].startswith("shards/") and r[2].endswith(f".tar#{r[0]}.jpg") for r in by_tar if r[1] == "ok")
 
 
+@pytest.mark.slow
 def test_webdataset_shards_are_byte_identical_across_runs_and_follow_its_conventions(layouts):
     (home_a, rows_a), (home_b, rows_b) = layouts["wds_a"], layouts["wds_b"]
     assert rows_a == rows_b
@@ -164,6 +172,7 @@ def test_webdataset_shards_are_byte_identical_across_runs_and_follow_its_convent
                         "sha256": sha} and meta["class"] in CLASSES
 
 
+@pytest.mark.slow
 def test_images_read_back_through_the_catalog_path_in_both_layouts(layouts):
     from pipeline.filter.dataset import PhotoDataset
     from pipeline.filter.train import _load_images
@@ -179,6 +188,7 @@ def test_images_read_back_through_the_catalog_path_in_both_layouts(layouts):
         read_image(home, ok[0][2].split("#")[0] + "#1.jpg")
 
 
+@pytest.mark.slow
 def test_retry_failed_never_overwrites_a_kept_shard(layouts, served, tmp_path):
     from pipeline.download import shard_name
 
@@ -191,8 +201,8 @@ def test_retry_failed_never_overwrites_a_kept_shard(layouts, served, tmp_path):
     con = connect(home / "catalog.duckdb")
     first = con.execute("SELECT min(photo_id) FROM downloads").fetchall()[0][0]   # starts a kept shard
     con.execute("UPDATE downloads SET status = 'failed', path = NULL, error = 'HTTP 503' WHERE photo_id = ?", [first])
-    out = download(con, str(home), static_base=server.static_base, longest_side=160, retry_failed=True,
-                   output_format="webdataset", show_progress=False)
+    out = download(con, str(home), DownloadSettings(static_base=server.static_base, longest_side=160, retry_failed=True,
+                                                    output_format="webdataset", processes=1), show_progress=False)
     con.close()
     assert out["downloaded"] == 1
     assert tars(home) == before | {f"{first}-1.tar": tars(home)[f"{first}-1.tar"]}
@@ -201,20 +211,39 @@ def test_retry_failed_never_overwrites_a_kept_shard(layouts, served, tmp_path):
     assert all(hashlib.sha256(read_image(home, r[2])).hexdigest() == r[6] for r in got)
 
 
+@pytest.mark.slow
 def test_export_names_the_layout_it_needs(layouts):
-    from pipeline.export import export
+    from pipeline.export import ExportSettings, export
 
     home, _ = layouts["wds_a"]
     with pytest.raises(UserError, match=r"^\d+ of the dataset's images are WebDataset tar members \(e\.g\. shards/"
-                                        r".*export and train need the files layout: download with --output-format files$"):
-        export(connect(home / "catalog.duckdb"), home / "export", home, partitioner="iid", num_partitions=2)
+                                        r".*export and train need the files layout: download with "
+                                        r"--output-format files$"):
+        export(connect(home / "catalog.duckdb"), home / "export", home,
+               ExportSettings(partitioner="iid", num_partitions=2))
+
+
+def test_a_few_photos_in_both_layouts_read_back_through_catalog_images(served, tmp_path):
+    """The fast tier's check of the stored-image contract (catalog.images): same bytes from files and tar members."""
+    server, tmpl = served
+    got = {}
+    for fmt in ("files", "webdataset"):
+        cat = fresh(tmpl, tmp_path / fmt)
+        con = connect(cat)
+        con.execute("DELETE FROM photo_classes WHERE photo_id NOT IN (SELECT photo_id FROM photos ORDER BY photo_id "
+                    "LIMIT 24)")
+        download(con, str(cat.parent), DownloadSettings(static_base=server.static_base, longest_side=64, shard_size=10,
+                                                        output_format=fmt, processes=1), show_progress=False)
+        con.close()
+        ok = [r for r in rows(cat) if r[1] == "ok"]
+        assert len(ok) > 10 and all(hashlib.sha256(read_image(cat.parent, r[2])).hexdigest() == r[6] for r in ok)
+        got[fmt] = {(r[0], r[6]) for r in ok}
+    assert got["files"] == got["webdataset"] and len(tars(tmp_path / "webdataset")) == 3
 
 
 def test_unknown_output_format_is_one_line(tmp_path):
-    from pipeline.download import ShardSettings
-
     with pytest.raises(UserError, match="unknown output format 'tfrecord'; formats are files, webdataset"):
-        ShardSettings(str(tmp_path), output_format="tfrecord")
+        DownloadSettings(output_format="tfrecord")
 
 
 @pytest.mark.parametrize("size, kw, want", [((640, 480), dict(shorter_side=256), (341, 256)),
@@ -241,11 +270,10 @@ def test_resizer_rejects_a_bomb_without_decoding_it():
 
 def test_a_shard_named_by_a_real_flickr_sized_id_is_recorded(tmp_path):
     """Shards are named by their first photo id; real ids (~5e10) overflow 32-bit integers."""
-    from pipeline.download import ShardSettings, download_shard, write_rows
-    from pipeline.download.reader import Job
+    from pipeline.download import Job, Shard, download_shard, write_rows
 
     big = 53_123_456_789
-    rows = download_shard(big, [Job(big, 0, "Cat", ())], ShardSettings(str(tmp_path)))
+    rows = download_shard(str(tmp_path), DownloadSettings(), Shard(big, str(big), [Job(big, 0, "Cat", ())]))
     con = connect(tmp_path / "c.duckdb")
     write_rows(con, rows)
     assert con.execute("SELECT photo_id, shard, status, error FROM downloads").fetchall() == [

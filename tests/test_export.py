@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from catalog import connect
-from pipeline.export import export
+from pipeline.export import ExportSettings, export
 from pipeline.geocode import geocode_catalog
 from pipeline.release import import_release
 from tests.conftest import PYTHON, REPO, SHARED_DATA, require_shared
@@ -32,8 +32,8 @@ def digest(d):
 
 
 def test_every_photo_once_and_stratified_test_split(catalog, tmp_path):
-    s = export(connect(catalog, read_only=True), tmp_path / "m", tmp_path, min_size=5, test_fraction=0.2,
-               require_images=False)
+    s = export(connect(catalog, read_only=True), tmp_path / "m", tmp_path,
+               ExportSettings(min_size=5, test_fraction=0.2, require_images=False))
     m = pq.read_table(tmp_path / "m" / "manifest.parquet").to_pandas()
     per_photo = m.groupby("photo_id")["partition"].nunique()
     assert (per_photo == 1).all()                                # a photo sits in one partition or the test split
@@ -47,9 +47,9 @@ def test_manifest_is_byte_identical_across_runs_and_hash_seeds(catalog, tmp_path
     outs = []
     for i, hashseed in enumerate(["0", "123", "999"]):
         d = tmp_path / f"r{i}"
-        code = (f"from catalog import connect; from pipeline.export import export; "
-                f"export(connect({str(catalog)!r}, read_only=True), {str(d)!r}, {str(tmp_path)!r}, "
-                f"partitioner='skew', num_partitions=4, skew=0.6, seed=3, require_images=False)")
+        code = (f"from catalog import connect; from pipeline.export import ExportSettings, export; "
+                f"export(connect({str(catalog)!r}, read_only=True), {str(d)!r}, {str(tmp_path)!r}, ExportSettings("
+                f"partitioner='skew', num_partitions=4, skew=0.6, seed=3, require_images=False))")
         r = subprocess.run([PYTHON, "-c", code], cwd=REPO, env=dict(os.environ, PYTHONHASHSEED=hashseed),
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import shutil
 
-import duckdb
 import pytest
 
 from catalog import connect, load_classes, select_classes
 from catalog.errors import UserError
 from pipeline import filter as flt
-from pipeline.crawl import Credentials, FlickrClient, crawl, upload_range
-from pipeline.download import download
+from pipeline.crawl import CrawlSettings, Credentials, crawl
+from pipeline.download import DownloadSettings, download
 from pipeline.sim import DEMO_API_KEY, DEMO_API_SECRET, SimServer, World
 
 CLASSES = ["Cat", "Zebra", "Koala", "Polar bear", "Elephant", "Tiger"]
@@ -24,9 +23,10 @@ def downloaded(tmp_path_factory):
     world = World(3, 0.004, classes=classes)
     con = connect(home / "catalog.duckdb")
     with SimServer(world) as s:
-        crawl(con, FlickrClient(Credentials(DEMO_API_KEY, DEMO_API_SECRET), s.rest_url, calls_per_hour=1e8),
-              classes, *upload_range(None, "2021-01-01"), show_progress=False)
-        download(con, str(home), static_base=s.static_base, longest_side=96, show_progress=False)
+        crawl(con, CrawlSettings(api_url=s.rest_url, classes=CLASSES, rate=1e8, max_upload_date="2021-01-01"),
+              credentials=Credentials(DEMO_API_KEY, DEMO_API_SECRET), show_progress=False)
+        download(con, str(home), DownloadSettings(static_base=s.static_base, longest_side=96, processes=1),
+                 show_progress=False)
     world.write_truth(con)
     ckpt = home / "clf" / "classifier.pth"
     flt.train_classifier(con, home, ckpt, img_size=32, epochs=4, show_progress=False)
@@ -46,6 +46,7 @@ def test_refuses_random_weights(monkeypatch):
         flt.load_classifier("test_resnet", None)            # nothing in timm's cache, no network
 
 
+@pytest.mark.slow
 def test_refuses_a_checkpoint_that_does_not_fit(tmp_path, downloaded):
     _, ckpt = downloaded
     bad = tmp_path / "bad.pth"
@@ -56,14 +57,13 @@ def test_refuses_a_checkpoint_that_does_not_fit(tmp_path, downloaded):
         flt.load_classifier("x", str(bad))
 
 
+@pytest.mark.slow
 def test_trained_checkpoint_decides_reproducibly_and_beats_the_noise(tmp_path, downloaded):
     home, ckpt = downloaded
     runs = []
     for name in ("a", "b"):
         con = copy_catalog(home, tmp_path, name)
-        clf = flt.load_classifier("x", str(ckpt))
-        flt.score(con, clf, load_classes(), home, workers=0, show_progress=False)
-        flt.decide(con, clf.name, clf.weights_sha256, "mass", 0.2)
+        flt.filter_photos(con, home, flt.FilterSettings(model="x", weights=str(ckpt), workers=0), show_progress=False)
         runs.append(con.execute("SELECT photo_id, label_id, keep, model, weights_sha256, rule, threshold "
                                 "FROM filter_decisions ORDER BY ALL").fetchall())
         ev = flt.evaluate(con)
@@ -73,12 +73,14 @@ def test_trained_checkpoint_decides_reproducibly_and_beats_the_noise(tmp_path, d
     assert runs[0] == runs[1] and runs[0]
 
 
+@pytest.mark.slow
 def test_rethresholding_never_runs_the_model(tmp_path, downloaded, monkeypatch):
     home, ckpt = downloaded
     con = copy_catalog(home, tmp_path, "re")
     clf = flt.load_classifier("x", str(ckpt))
-    flt.score(con, clf, load_classes(), home, workers=0, show_progress=False)
+    flt.score(con, home, flt.FilterSettings(workers=0), clf=clf, show_progress=False)
     import timm
+
     import pipeline.filter.model as model_mod
 
     def boom(*a, **k):
@@ -101,8 +103,7 @@ def test_precision_recall_on_a_hand_checkable_case(tmp_path):
     assert ev["precision"] == round(2 / 3, 4) and ev["recall"] == round(2 / 3, 4)   # kept 1,2,5; true 1,3,5
 
 
-def test_unknown_rule_is_one_line(tmp_path, downloaded):
-    home, ckpt = downloaded
-    con = copy_catalog(home, tmp_path, "rule")
+def test_unknown_rule_is_one_line(tmp_path):
+    con = connect(tmp_path / "rule.duckdb")
     with pytest.raises(UserError, match="unknown rule 'majority'; rules are mass, mass-or-mammal, top5, mass-or-top5"):
         flt.decide(con, "m", "w", "majority", 0.2)

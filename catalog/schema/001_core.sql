@@ -35,12 +35,3 @@ CREATE TABLE IF NOT EXISTS photo_classes (
     label_id  INTEGER NOT NULL,
     PRIMARY KEY (photo_id, label_id)
 );
-
--- Ground truth of the offline Flickr world (written by the demo/tests, never by a real crawl):
--- true_label_id = -1 means "no mammal".
-CREATE TABLE IF NOT EXISTS sim_truth (
-    photo_id       BIGINT NOT NULL,
-    label_id       INTEGER NOT NULL,   -- the class query that returns it
-    true_label_id  INTEGER NOT NULL,
-    PRIMARY KEY (photo_id, label_id)
-);

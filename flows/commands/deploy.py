@@ -7,7 +7,7 @@ DESCRIPTION = (HELP + ". Needs PREFECT_API_URL pointing at a running `prefect se
 
 
 def add_arguments(p) -> None:
-    from flows.commands.common import add_catalog_argument
+    from flows.commands.common import add_catalog_argument, comma_list
 
     add_catalog_argument(p)
     p.add_argument("--name", default="flickr-mammal-build", help="deployment name")
@@ -16,23 +16,21 @@ def add_arguments(p) -> None:
     p.add_argument("--home", help="data home (default: beside the catalog)")
     p.add_argument("--api-url", help="Flickr REST endpoint (default: real Flickr)")
     p.add_argument("--static-base", help="image host for photos without url_z/url_c")
-    p.add_argument("--classes", help="comma-separated class names (default: all)")
+    p.add_argument("--classes", type=comma_list, help="comma-separated class names (default: all)")
     p.add_argument("--key-file", help="file with the API key (line 1) and secret (line 2)")
-    p.add_argument("--rate", type=float, default=3600.0)
-    p.add_argument("--stages", default="crawl,download,geocode", help="stages each scheduled run executes")
+    p.add_argument("--rate", type=float, help="API calls per hour (default 3600)")
+    p.add_argument("--stages", type=comma_list, default=["crawl", "download", "geocode"],
+                   help="stages each scheduled run executes (default crawl,download,geocode)")
     p.add_argument("--limit", type=int, help="at most this many concurrent runs")
 
 
 def run(args) -> int:
     from pathlib import Path
 
-    from flows.config import BuildConfig
+    from flows.commands.build import build_config
     from flows.deploy import serve_build
 
-    cfg = BuildConfig(catalog=str(Path(args.catalog).resolve()),
-                      home=str(Path(args.home or Path(args.catalog).parent).resolve()), api_url=args.api_url,
-                      static_base=args.static_base, classes=[c for c in (args.classes or "").split(",") if c],
-                      key_file=args.key_file, rate=args.rate,
-                      stages=[s.strip() for s in args.stages.split(",") if s.strip()])
-    serve_build(cfg, args.name, args.cron, args.interval, args.limit)
+    args.catalog = str(Path(args.catalog).resolve())
+    args.home = str(Path(args.home or Path(args.catalog).parent).resolve())
+    serve_build(build_config(args), args.name, args.cron, args.interval, args.limit)
     return 0

@@ -28,7 +28,8 @@ def run(args) -> int:
         d = Path(args.plots)
         d.mkdir(parents=True, exist_ok=True)
         import numpy as np
-        h = plot_heatmap(out["regions"], out["labels"], np.array(out["counts"]), d / f"heatmap_{args.level}_{args.source}.png",
+        h = plot_heatmap(out["regions"], out["labels"], np.array(out["counts"]),
+                         d / f"heatmap_{args.level}_{args.source}.png",
                          f"Where each class was photographed ({args.level}, {args.source} geography)")
         b = plot_partition_sizes(out["partitions"], d / f"partitions_{args.level}_{args.source}.png",
                                  f"Photos per {args.level} and label skew (TV distance to global)")

@@ -24,7 +24,7 @@ def label_region_counts(con, level: str = "continent", source: str = "ours"):
                        f"GROUP BY ALL").fetchall()
     regions = sorted({r[0] for r in rows})
     labels = sorted({r[1] for r in rows})
-    ri, li = {r: i for i, r in enumerate(regions)}, {l: i for i, l in enumerate(labels)}
+    ri, li = {r: i for i, r in enumerate(regions)}, {lab: i for i, lab in enumerate(labels)}
     counts = np.zeros((len(regions), len(labels)), dtype=np.int64)
     for reg, lab, n in rows:
         counts[ri[reg], li[lab]] = n

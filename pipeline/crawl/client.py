@@ -88,8 +88,8 @@ class FlickrClient:
             code = str(e.code) if e.code is not None else ""
             status, retry_after = self._local.last
             if code == "100":
-                raise InvalidKey(f"Flickr rejected the API key (code 100: invalid API key): check FLICKR_API_KEY "
-                                 f"/ FLICKR_API_SECRET or --key-file; nothing was written") from None
+                raise InvalidKey("Flickr rejected the API key (code 100: invalid API key): check FLICKR_API_KEY "
+                                 "/ FLICKR_API_SECRET or --key-file; nothing was written") from None
             if code == "96" or code == "97":
                 raise InvalidKey(f"Flickr rejected the request signature (code {code}): check FLICKR_API_SECRET "
                                  f"or --key-file; nothing was written") from None

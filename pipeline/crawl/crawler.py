@@ -4,10 +4,10 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from catalog.classes import MammalClass
-from catalog.db import transaction
+from catalog.db import arrow_transaction, transaction
 from pipeline.crawl.client import EXTRAS, FlickrClient
 from pipeline.crawl.pages import PHOTO_SCHEMA, page_table
 
@@ -23,7 +23,7 @@ def to_unix(value: str | None, default: int) -> int:
     if not value:
         return default
     try:
-        return int(datetime.fromisoformat(value).replace(tzinfo=timezone.utc).timestamp())
+        return int(datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp())
     except ValueError:
         from catalog.errors import UserError
         raise UserError(f"upload date {value!r} is not an ISO date like 2019-06-30") from None
@@ -109,8 +109,8 @@ class ClassCrawler:
         with _write_lock, transaction(self.con):
             self.con.execute("UPDATE crawl_windows SET status = 'split', total = ? WHERE label_id = ? "
                              "AND min_upload = ? AND max_upload = ?", [total, self.cls.label_id, lo, hi])
-            self.con.executemany("INSERT OR IGNORE INTO crawl_windows (label_id, min_upload, max_upload, status, run_id) "
-                                 "VALUES (?, ?, ?, 'pending', ?)",
+            self.con.executemany("INSERT OR IGNORE INTO crawl_windows (label_id, min_upload, max_upload, status, "
+                                 "run_id) VALUES (?, ?, ?, 'pending', ?)",
                                  [[self.cls.label_id, a, b, self.run_id] for a, b in parts])
         self.result.windows_split += 1
 
@@ -118,21 +118,16 @@ class ClassCrawler:
         """Photos of one page and the window's progress, together or not at all."""
         t = page_table(photos.get("photo", []))
         done = page >= pages
-        with _write_lock:
-            self.con.register("_page", t)
-            try:
-                with transaction(self.con):
-                    before = self.con.execute("SELECT count(*) FROM photos").fetchall()[0][0]
-                    self.con.execute(f"INSERT INTO photos ({PHOTO_COLUMNS}, source) SELECT {PHOTO_COLUMNS}, 'crawl' FROM _page "
-                                     "ON CONFLICT DO NOTHING")
-                    after = self.con.execute("SELECT count(*) FROM photos").fetchall()[0][0]
-                    self.con.execute("INSERT INTO photo_classes SELECT photo_id, ? FROM _page ON CONFLICT DO NOTHING",
-                                     [self.cls.label_id])
-                    self.con.execute(
-                        "UPDATE crawl_windows SET status = ?, pages = ?, next_page = ?, total = coalesce(?, total), "
-                        "run_id = ? WHERE label_id = ? AND min_upload = ? AND max_upload = ?",
-                        ["done" if done else "paging", pages, page + 1, total, self.run_id, self.cls.label_id, lo, hi])
-            finally:
-                self.con.unregister("_page")
+        with _write_lock, arrow_transaction(self.con, t, "_page"):
+            before = self.con.execute("SELECT count(*) FROM photos").fetchall()[0][0]
+            self.con.execute(f"INSERT INTO photos ({PHOTO_COLUMNS}, source) SELECT {PHOTO_COLUMNS}, 'crawl' FROM _page "
+                             "ON CONFLICT DO NOTHING")
+            after = self.con.execute("SELECT count(*) FROM photos").fetchall()[0][0]
+            self.con.execute("INSERT INTO photo_classes SELECT photo_id, ? FROM _page ON CONFLICT DO NOTHING",
+                             [self.cls.label_id])
+            self.con.execute(
+                "UPDATE crawl_windows SET status = ?, pages = ?, next_page = ?, total = coalesce(?, total), "
+                "run_id = ? WHERE label_id = ? AND min_upload = ? AND max_upload = ?",
+                ["done" if done else "paging", pages, page + 1, total, self.run_id, self.cls.label_id, lo, hi])
         self.result.pages += 1
         self.result.new_photos += after - before

@@ -1,7 +1,7 @@
 """Turn one page of `flickr.photos.search` JSON into typed columns (Flickr sends numbers as strings)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -50,7 +50,7 @@ def page_table(photos: list[dict]) -> pa.Table:
             "farm": _int(p.get("farm")), "title": p.get("title"), "latitude": _float(p.get("latitude")),
             "longitude": _float(p.get("longitude")), "accuracy": _int(p.get("accuracy")),
             "license": _int(p.get("license")),
-            "date_upload": datetime.fromtimestamp(up, timezone.utc).replace(tzinfo=None) if up is not None else None,
+            "date_upload": datetime.fromtimestamp(up, UTC).replace(tzinfo=None) if up is not None else None,
             "date_taken": _taken(p.get("datetaken")), "owner_name": p.get("ownername"), "tags": p.get("tags"),
             "url_z": p.get("url_z"), "width_z": _int(p.get("width_z")), "height_z": _int(p.get("height_z")),
             "url_c": p.get("url_c"), "width_c": _int(p.get("width_c")), "height_c": _int(p.get("height_c")),

@@ -4,12 +4,14 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from catalog.classes import MammalClass, sync_classes
 from catalog.db import transaction
 from pipeline.crawl.client import FlickrClient
 from pipeline.crawl.crawler import FLICKR_EPOCH, ClassCrawler, ClassResult, _write_lock, to_unix
+from pipeline.crawl.credentials import Credentials, load_credentials
+from pipeline.crawl.settings import CrawlSettings
 
 
 def upload_range(min_upload_date: str | None, max_upload_date: str | None) -> tuple[int, int]:
@@ -22,13 +24,15 @@ def start_run(con, client: FlickrClient, classes: list[MammalClass]) -> int:
     with _write_lock, transaction(con):
         sync_classes(con, classes)
         run_id = con.execute("SELECT nextval('crawl_run_ids')").fetchall()[0][0]
-        con.execute("INSERT INTO crawl_runs (run_id, started_at, api_url, status, classes) VALUES (?, ?, ?, 'running', ?)",
-                    [run_id, datetime.now(timezone.utc).replace(tzinfo=None), client.api_url,
+        con.execute("INSERT INTO crawl_runs (run_id, started_at, api_url, status, classes) "
+                    "VALUES (?, ?, ?, 'running', ?)",
+                    [run_id, datetime.now(UTC).replace(tzinfo=None), client.api_url,
                      [c.label_id for c in classes]])
     return run_id
 
 
-def crawl_class(con, client: FlickrClient, cls: MammalClass, run_id: int, lo: int, hi: int, progress=None) -> ClassResult:
+def crawl_class(con, client: FlickrClient, cls: MammalClass, run_id: int, lo: int, hi: int,
+                progress=None) -> ClassResult:
     return ClassCrawler(con.cursor(), client, cls, run_id).run(lo, hi, progress)
 
 
@@ -37,24 +41,47 @@ def finish_run(con, run_id: int, results: list[ClassResult], status: str, extra_
     new = sum(r.new_photos for r in results)
     with _write_lock, transaction(con):
         con.execute("UPDATE crawl_runs SET finished_at = ?, status = ?, api_calls = ?, new_photos = ? WHERE run_id = ?",
-                    [datetime.now(timezone.utc).replace(tzinfo=None), status, calls, new, run_id])
+                    [datetime.now(UTC).replace(tzinfo=None), status, calls, new, run_id])
     return {"run_id": run_id, "status": status, "api_calls": calls, "new_photos": new,
             "classes": [asdict(r) for r in results]}
 
 
-def crawl(con, client: FlickrClient, classes: list[MammalClass], lo: int, hi: int, *, workers: int = 4,
+def prepare(settings: CrawlSettings, credentials: Credentials | None = None):
+    """Everything checked before a write: the classes, the upload dates and where the key comes from.
+    Returns (classes, lo, hi, client)."""
+    classes = settings.chosen_classes()
+    lo, hi = upload_range(settings.min_upload_date, settings.max_upload_date)
+    client = FlickrClient(credentials or load_credentials(settings.key_file), settings.api_url,
+                          calls_per_hour=settings.rate, timeout=settings.timeout)
+    return classes, lo, hi, client
+
+
+def _threads(workers: int):
+    def run(fn, items):
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            yield from pool.map(fn, items)
+    return run
+
+
+def crawl(con, settings: CrawlSettings, *, credentials: Credentials | None = None, map_classes=None,
           show_progress: bool = True) -> dict:
-    """The crawl without Prefect: classes in a thread pool sharing one rate limit."""
+    """The crawl stage, with or without Prefect: check the key, record the run, crawl each class, record the outcome.
+
+    ``map_classes(fn, classes)`` runs ``fn`` on every class and yields the results (default: a pool of
+    ``settings.workers`` threads; the Prefect flow passes one task per class on a runner of as many workers).
+    ``credentials`` default to ``load_credentials(settings.key_file)``.
+    """
     from tqdm import tqdm
 
     t0 = time.perf_counter()
+    classes, lo, hi, client = prepare(settings, credentials)
     run_id = start_run(con, client, classes)
     bar = tqdm(total=None, unit="page", desc="crawl", disable=not show_progress)
     results: list[ClassResult] = []
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futs = [pool.submit(crawl_class, con, client, c, run_id, lo, hi, bar.update) for c in classes]
-            results = [f.result() for f in futs]
+        for r in (map_classes or _threads(settings.workers))(
+                lambda cls: crawl_class(con, client, cls, run_id, lo, hi, bar.update), classes):
+            results.append(r)
     except BaseException:
         finish_run(con, run_id, results, "failed")
         raise

@@ -2,34 +2,25 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pyarrow as pa
 
 from pipeline.download.fetcher import Fetcher, FetchError
 from pipeline.download.reader import Job
 from pipeline.download.resizer import Resizer
-from pipeline.download.writer import WRITERS, check_output_format, shard_name
+from pipeline.download.settings import DownloadSettings
+from pipeline.download.writer import WRITERS
 
 ROW_SCHEMA = pa.schema([("photo_id", pa.int64()), ("status", pa.string()), ("url", pa.string()), ("path", pa.string()),
                         ("bytes", pa.int64()), ("width", pa.int32()), ("height", pa.int32()), ("sha256", pa.string()),
                         ("error", pa.string()), ("attempts", pa.int32()), ("shard", pa.int64())])
 
 
-@dataclass
-class ShardSettings:
-    home: str
-    shorter_side: int | None = None
-    longest_side: int | None = None
-    quality: int = 95
-    threads: int = 32
-    per_host: int = 16
-    timeout: float = 20.0
-    attempts: int = 4
-    output_format: str = "files"     # files | webdataset (writer.OUTPUT_FORMATS)
-
-    def __post_init__(self):
-        check_output_format(self.output_format)
+class Shard(NamedTuple):
+    shard_id: int          # the shard's first photo id (``reader.shard``)
+    name: str              # its tar name (``writer.shard_name``)
+    jobs: list[Job]
 
 
 def _one(job: Job, shard_id: int, fetcher: Fetcher, resizer: Resizer, writer) -> dict:
@@ -57,18 +48,13 @@ def _one(job: Job, shard_id: int, fetcher: Fetcher, resizer: Resizer, writer) ->
     return row
 
 
-def download_shard(shard_id: int, jobs: list[Job], settings: ShardSettings, progress=None,
-                   name: str | None = None) -> pa.Table:
+def download_shard(home: str, settings: DownloadSettings, shard: Shard) -> pa.Table:
     """Rows for every job of the shard, in photo id order, returned after the writer has closed (for WebDataset:
-    after the shard's tar is in place). ``name`` is the tar's name (default ``writer.shard_name(shard_id)``)."""
+    after the shard's tar is in place). The one shard function of the local run and the Prefect/Dask flow."""
     fetcher = Fetcher(per_host=settings.per_host, timeout=settings.timeout, attempts=settings.attempts)
     resizer = Resizer(settings.shorter_side, settings.longest_side, settings.quality)
-    writer = WRITERS[settings.output_format](settings.home, name or shard_name(shard_id))
+    writer = WRITERS[settings.output_format](home, shard.name)
     with ThreadPoolExecutor(max_workers=settings.threads) as pool:
-        rows = []
-        for row in pool.map(lambda j: _one(j, shard_id, fetcher, resizer, writer), jobs):
-            rows.append(row)
-            if progress:
-                progress(1)
+        rows = list(pool.map(lambda j: _one(j, shard.shard_id, fetcher, resizer, writer), shard.jobs))
     writer.close()
     return pa.Table.from_pylist(rows, schema=ROW_SCHEMA)

@@ -1,25 +1,20 @@
-"""Stored images: files by class, or one WebDataset tar per shard. Both written atomically (temporary name, then
-``os.replace``), so a kill never leaves half an image or half a shard under its final name."""
+"""Writing stored images: files by class, or one WebDataset tar per shard (the paths, and reading them back, are
+``catalog.images``). Both written atomically (temporary name, then ``os.replace``), so a kill never leaves half
+an image or half a shard under its final name."""
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import json
 import os
-import re
 import tarfile
 import threading
 from pathlib import Path
 
 from catalog.errors import UserError
+from catalog.images import file_path, member_path, shard_path
 
 OUTPUT_FORMATS = ("files", "webdataset")
-TAR_MEMBER_SEP = "#"          # catalog path of a tar member: ``shards/<shard>.tar#<photo id>.jpg``
-
-
-def class_folder(label_id: int, name: str) -> str:
-    return f"{label_id:02d}-{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}"
 
 
 def check_output_format(output_format: str) -> str:
@@ -36,14 +31,14 @@ class FilesWriter:
 
     def write(self, photo_id: int, label_id: int, class_name: str, data: bytes, width: int | None = None,
               height: int | None = None) -> tuple[str, str]:
-        rel = Path("images") / class_folder(label_id, class_name) / f"{photo_id}.jpg"
+        rel = file_path(photo_id, label_id, class_name)
         dst = self.home / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_suffix(f".tmp{os.getpid()}")
         with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, dst)
-        return rel.as_posix(), hashlib.sha256(data).hexdigest()
+        return rel, hashlib.sha256(data).hexdigest()
 
     def close(self) -> None:
         pass
@@ -60,7 +55,7 @@ class WebDatasetWriter:
 
     def __init__(self, home: str | os.PathLike, shard: str):
         self.home = Path(home)
-        self.rel = Path("shards") / f"{shard}.tar"
+        self.shard = shard
         self._samples: dict[int, tuple[bytes, bytes, bytes]] = {}
         self._lock = threading.Lock()
 
@@ -71,12 +66,12 @@ class WebDatasetWriter:
                 "sha256": digest}
         with self._lock:
             self._samples[photo_id] = (data, str(label_id).encode(), json.dumps(meta, sort_keys=True).encode())
-        return f"{self.rel.as_posix()}{TAR_MEMBER_SEP}{photo_id}.jpg", digest
+        return member_path(self.shard, photo_id), digest
 
     def close(self) -> None:
         if not self._samples:
             return
-        dst = self.home / self.rel
+        dst = self.home / shard_path(self.shard)
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_name(f"{dst.name}.tmp{os.getpid()}")
         with tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tar:
@@ -102,33 +97,3 @@ def shard_name(shard_id: int, taken: set[str] = frozenset()) -> str:
         k += 1
         name = f"{shard_id:05d}-{k}"
     return name
-
-
-@functools.lru_cache(maxsize=64)
-def _tar_index(tar_path: str, mtime_ns: int, size: int) -> dict[str, tuple[int, int]]:
-    """member name → (data offset, size); keyed on mtime and size so a rewritten tar is read again."""
-    with tarfile.open(tar_path, "r:") as tar:
-        return {m.name: (m.offset_data, m.size) for m in tar.getmembers() if m.isfile()}
-
-
-def read_image(home: str | os.PathLike, path: str) -> bytes:
-    """The stored bytes behind a catalog ``path``: a file under the home, or a member of a shard tar."""
-    if TAR_MEMBER_SEP not in path:
-        return (Path(home) / path).read_bytes()
-    tar_rel, member = path.split(TAR_MEMBER_SEP, 1)
-    tar_path = Path(home) / tar_rel
-    st = tar_path.stat()
-    where = _tar_index(str(tar_path), st.st_mtime_ns, st.st_size).get(member)
-    if where is None:
-        raise FileNotFoundError(f"{tar_path} has no member {member!r}")
-    offset, size = where
-    with open(tar_path, "rb") as f:
-        f.seek(offset)
-        return f.read(size)
-
-
-def open_image(home: str | os.PathLike, path: str):
-    """What ``PIL.Image.open`` takes for a catalog ``path``: the file's path, or the tar member's bytes."""
-    if TAR_MEMBER_SEP not in path:
-        return Path(home) / path
-    return io.BytesIO(read_image(home, path))

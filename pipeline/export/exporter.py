@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from catalog.errors import UserError
-from pipeline.download.writer import TAR_MEMBER_SEP
+from catalog.images import is_tar_member
+from pipeline.export.settings import ExportSettings
 from training.partitions import GeographicPartitioner, create_partitioner
 
 COLUMNS = "photo_id, label_id, label, image_path, continent, subregion, country"
@@ -22,7 +23,7 @@ def _read(con, require_images: bool) -> pa.Table:
     if t.num_rows == 0:
         raise UserError("the dataset view is empty" + (" of downloaded images (--no-require-images to export "
                         "metadata only)" if require_images else "") + ": crawl/import, download and geocode first")
-    in_tars = [p for p in t["image_path"].to_pylist() if p and TAR_MEMBER_SEP in p]
+    in_tars = [p for p in t["image_path"].to_pylist() if p and is_tar_member(p)]
     if in_tars:     # training/data.py opens image_path as a file
         raise UserError(f"{len(in_tars)} of the dataset's images are WebDataset tar members (e.g. {in_tars[0]}); "
                         "export and train need the files layout: download with --output-format files")
@@ -47,11 +48,11 @@ def _test_split(labels: np.ndarray, fraction: float, rng) -> np.ndarray:
     return test
 
 
-def export(con, out_dir: str | Path, home: str | Path, *, partitioner: str = "geographic", level: str = "continent",
-           min_size: int = 50, num_partitions: int | None = None, skew: float | None = None,
-           alpha: float | None = None, test_fraction: float = 0.1, seed: int = 0, require_images: bool = True) -> dict:
-    if not 0.0 <= test_fraction < 1.0:
-        raise UserError(f"--test-fraction {test_fraction} must be in [0, 1)")
+def export(con, out_dir: str | Path, home: str | Path, settings: ExportSettings | None = None) -> dict:
+    """The export stage, with or without Prefect: ``<out_dir>/manifest.parquet`` and ``manifest.json``."""
+    s = settings or ExportSettings()
+    partitioner, level, min_size, test_fraction, seed = s.partitioner, s.level, s.min_size, s.test_fraction, s.seed
+    num_partitions, skew, alpha, require_images = s.num_partitions, s.skew, s.alpha, s.require_images
     if partitioner == "geographic" and not con.execute("SELECT count(*) FROM geocodes").fetchall()[0][0]:
         raise UserError("the catalog has no geocodes: run `flickr-mammal geocode` before a geographic export")
     t = _read(con, require_images)

@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from pipeline.download.writer import open_image
+from catalog.images import open_image
 
 
 class PhotoDataset(torch.utils.data.Dataset):

@@ -34,7 +34,6 @@ def load_classifier(name: str, weights: str | None) -> Classifier:
     """``weights``: a local checkpoint (a ``filter train`` output, or ImageNet weights for ``name``), or None
     for timm's cache. Anything that would leave the model with random weights is refused."""
     import timm
-    import torch
 
     if weights:
         p = Path(weights)

@@ -7,17 +7,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from catalog.errors import UserError
-from pipeline.download.writer import open_image
+from catalog.images import open_image
 
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
 
 
-def _load_images(home: Path, paths: list[str], size: int) -> torch.Tensor:
+def _load_images(home: Path, paths: list[str], size: int):
+    import torch
+
     out = np.empty((len(paths), 3, size, size), dtype=np.uint8)
     for i, p in enumerate(paths):
         with Image.open(open_image(home, p)) as im:
@@ -30,6 +30,8 @@ def train_classifier(con, home: str | Path, out: str | Path, *, model: str = "mo
                      img_size: int = 64, epochs: int = 6, batch_size: int = 64, lr: float = 3e-3, seed: int = 0,
                      show_progress: bool = True) -> dict:
     import timm
+    import torch
+    import torch.nn.functional as F
     from tqdm import tqdm
 
     rows = con.execute("""SELECT d.photo_id, d.path, min(pc.label_id) FROM downloads d JOIN photo_classes pc

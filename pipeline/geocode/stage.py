@@ -9,14 +9,18 @@ import pyarrow as pa
 from catalog.db import transaction, write_arrow
 from catalog.geography import load_m49
 from pipeline.geocode.geocoder import geocode
+from pipeline.geocode.settings import GeocodeSettings
 
 
-def geocode_catalog(con, redo: bool = False) -> dict:
+def geocode_catalog(con, settings: GeocodeSettings | None = None) -> dict:
+    """The geocode stage, with or without Prefect."""
+    redo = (settings or GeocodeSettings()).redo
     t0 = time.perf_counter()
     with transaction(con):
         load_m49(con)
     where = "" if redo else "WHERE photo_id NOT IN (SELECT photo_id FROM geocodes)"
-    tbl = con.sql(f"SELECT photo_id, latitude, longitude, accuracy FROM photos {where} ORDER BY photo_id").to_arrow_table()
+    tbl = con.sql(f"SELECT photo_id, latitude, longitude, accuracy FROM photos {where} "
+                  "ORDER BY photo_id").to_arrow_table()
     n = tbl.num_rows
     if n:
         lat = tbl["latitude"].to_numpy(zero_copy_only=False).astype(float)

@@ -1,7 +1,6 @@
 """Load the published Flickr-Mammal release (its own layout, or the single-file form) into the catalog."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from catalog.classes import load_classes, sync_classes

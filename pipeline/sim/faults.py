@@ -47,7 +47,7 @@ class Faults:
                 raise ValueError(f"fault rate {f.name}={v} must be in [0, 1]")
 
     @classmethod
-    def parse(cls, spec: str | None, **kw) -> "Faults":
+    def parse(cls, spec: str | None, **kw) -> Faults:
         """``"5xx=0.1,429=0.05,malformed=0.02"``; names as in FAULT_NAMES or the field names."""
         vals = dict(kw)
         for part in filter(None, (p.strip() for p in (spec or "").split(","))):

@@ -9,7 +9,7 @@ import struct
 import threading
 import time
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlparse
 
@@ -52,7 +52,7 @@ def _parse_date(value: str | None, name: str) -> int | None:
         return int(value)
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
         try:
-            return int(datetime.strptime(value, fmt).replace(tzinfo=timezone.utc).timestamp())
+            return int(datetime.strptime(value, fmt).replace(tzinfo=UTC).timestamp())
         except ValueError:
             pass
     raise ApiFail(18, f"Illogical arguments: bad {name}")
@@ -63,7 +63,8 @@ def _bomb_png() -> bytes:
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     ihdr = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + chunk(b"IEND", b"")
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 4096))
+            + chunk(b"IEND", b""))
 
 
 class SimServer:
@@ -93,7 +94,7 @@ class SimServer:
     def static_base(self) -> str:
         return f"http://127.0.0.1:{self.port}/static"
 
-    def start(self) -> "SimServer":
+    def start(self) -> SimServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="flickr-sim", daemon=True)
         self._thread.start()
         return self
@@ -159,12 +160,14 @@ class SimServer:
         except ValueError:
             raise ApiFail(18, "Illogical arguments") from None
         per_page = max(1, min(per_page, PER_PAGE_GEO_MAX if geo else PER_PAGE_MAX))
-        lo, hi = _parse_date(p.get("min_upload_date"), "min_upload_date"), _parse_date(p.get("max_upload_date"), "max_upload_date")
+        lo = _parse_date(p.get("min_upload_date"), "min_upload_date")
+        hi = _parse_date(p.get("max_upload_date"), "max_upload_date")
         label = w.text_to_label.get(text)
         with self._lock:
             self.search_log.append((text, lo, hi, page))
         rows = w.search_rows(label, lo, hi) if label is not None else np.empty(0, dtype=np.int64)
-        mt_lo, mt_hi = _parse_date(p.get("min_taken_date"), "min_taken_date"), _parse_date(p.get("max_taken_date"), "max_taken_date")
+        mt_lo = _parse_date(p.get("min_taken_date"), "min_taken_date")
+        mt_hi = _parse_date(p.get("max_taken_date"), "max_taken_date")
         if mt_lo is not None:
             rows = rows[w.date_taken[rows] >= mt_lo]
         if mt_hi is not None:
@@ -200,12 +203,12 @@ class SimServer:
         if "date_upload" in extras:
             d["dateupload"] = str(int(w.date_upload[r]))
         if "date_taken" in extras:
-            d["datetaken"] = datetime.fromtimestamp(int(w.date_taken[r]), timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            d["datetaken"] = datetime.fromtimestamp(int(w.date_taken[r]), UTC).strftime("%Y-%m-%d %H:%M:%S")
             d["datetakengranularity"] = "0"
         if "owner_name" in extras:
             d["ownername"] = f"user{w.owner[r] % 100000}"
         if "tags" in extras:
-            d["tags"] = " ".join(sorted({w.classes[0].search_text.split()[0]} if False else {"wildlife", "nature"}))
+            d["tags"] = "nature wildlife"
         for size, has in (("z", w.has_z), ("c", w.has_c)):
             if f"url_{size}" in extras and has[r]:
                 width, height = w.dimensions(r, size)
@@ -227,7 +230,8 @@ class SimServer:
         if kind == "img_missing":
             return 404, {"Content-Type": "text/html"}, b"<html><body>404 Not Found</body></html>"
         if kind == "img_html":
-            return 200, {"Content-Type": "text/html; charset=utf-8"}, b"<!DOCTYPE html><html><body>This photo is no longer available</body></html>"
+            return (200, {"Content-Type": "text/html; charset=utf-8"},
+                    b"<!DOCTYPE html><html><body>This photo is no longer available</body></html>")
         if kind == "img_notimage":
             return 200, {"Content-Type": "image/jpeg"}, b"GIF89a-not-really" + bytes(range(256)) * 8
         if kind == "img_bomb":
@@ -238,7 +242,8 @@ class SimServer:
             return 503, {"Content-Type": "text/html"}, b"<html>503 Service Unavailable</html>"
         if transient == "img_429":
             self.count("fault:img_429")
-            return 429, {"Content-Type": "text/html", "Retry-After": f"{self.faults.retry_after_s:g}"}, b"Too Many Requests"
+            return (429, {"Content-Type": "text/html", "Retry-After": f"{self.faults.retry_after_s:g}"},
+                    b"Too Many Requests")
         body = render(pid, int(self.world.true_label[r]), self.world.dimensions(r, size))
         self.count("images")
         if transient == "img_truncated":
@@ -293,7 +298,8 @@ def _handler_for(sim: SimServer):
             if fault == "http_5xx":
                 return self._send(502, {"Content-Type": "text/html"}, b"<html>502 Bad Gateway</html>")
             if fault == "http_429":
-                return self._send(429, {"Content-Type": "text/plain", "Retry-After": f"{sim.faults.retry_after_s:g}"}, b"Too Many Requests")
+                return self._send(429, {"Content-Type": "text/plain", "Retry-After": f"{sim.faults.retry_after_s:g}"},
+                                  b"Too Many Requests")
             if fault == "timeout":
                 time.sleep(sim.faults.timeout_s)
             try:

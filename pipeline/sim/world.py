@@ -10,6 +10,7 @@ from importlib import resources
 import numpy as np
 
 from catalog.classes import MammalClass, load_classes
+from catalog.db import arrow_transaction
 
 CAP_PER_CLASS = 40_000          # the authors capped candidates per class (SPEC §3)
 NOISE_MIN, NOISE_MAX = 0.09, 0.90   # 10%-91% of candidates survived cleaning
@@ -18,7 +19,8 @@ RACCOON_COUNTRIES = {"US": 0.62, "CA": 0.14, "DE": 0.06, "JP": 0.05, "MX": 0.04,
 SHARED_FRACTION = 0.04          # ~28k of 728k release ids appear under more than one class
 T_START, T_END = 1104537600, 1609459199  # 2005-01-01 .. 2020-12-31 UTC
 # Flickr license ids and geo accuracy levels with their shares in the release sample
-LICENSES = {0: 0.7865, 1: 0.0723, 2: 0.0254, 3: 0.0493, 4: 0.0290, 5: 0.0233, 6: 0.0128, 7: 0.0001, 9: 0.0008, 10: 0.0005}
+LICENSES = {0: 0.7865, 1: 0.0723, 2: 0.0254, 3: 0.0493, 4: 0.0290, 5: 0.0233, 6: 0.0128, 7: 0.0001, 9: 0.0008,
+            10: 0.0005}
 ACCURACY = {1: .003, 3: .003, 6: .005, 9: .022, 10: .026, 11: .066, 12: .075, 13: .09, 14: .108, 15: .128, 16: .474}
 NO_URL_Z = 0.05                 # small originals: no 640 px size
 NO_URL_C = 0.20
@@ -46,7 +48,9 @@ def _places() -> dict[str, np.ndarray]:
     lat, lon, cc = [], [], []
     with path.open(encoding="utf-8") as f:
         for row in csv.DictReader(f):
-            lat.append(float(row["lat"])); lon.append(float(row["lon"])); cc.append(row["cc"])
+            lat.append(float(row["lat"]))
+            lon.append(float(row["lon"]))
+            cc.append(row["cc"])
     lat, lon, cc = np.array(lat), np.array(lon), np.array(cc)
     order = np.argsort(cc, kind="stable")
     cc, lat, lon = cc[order], lat[order], lon[order]
@@ -90,13 +94,15 @@ class World:
             pick = rng.choice(len(ccs), size=n, p=p / p.sum())
             for j, k in zip(*np.unique(pick, return_counts=True)):
                 pl = places[ccs[j]][rng.integers(0, len(places[ccs[j]]), size=k)]
-                lat.append(pl[:, 0] + rng.normal(0, 0.02, k)); lon.append(pl[:, 1] + rng.normal(0, 0.02, k))
+                lat.append(pl[:, 0] + rng.normal(0, 0.02, k))
+                lon.append(pl[:, 1] + rng.normal(0, 0.02, k))
                 country.append(np.full(k, ccs[j]))
             is_noise = rng.random(n) < noise
             t = np.full(n, c.label_id)
             other = rng.choice([x for x in label_ids if x != c.label_id] or [c.label_id], size=n)
             t[is_noise] = np.where(rng.random(is_noise.sum()) < 0.5, other[is_noise], -1)
-            cls.append(np.full(n, c.label_id)); true.append(rng.permutation(t))
+            cls.append(np.full(n, c.label_id))
+            true.append(rng.permutation(t))
         self.query_label = np.concatenate(cls).astype(np.int32)    # the class whose query returns it
         self.true_label = np.concatenate(true).astype(np.int32)    # what the photo really shows (-1: no mammal)
         self.latitude = np.clip(np.concatenate(lat), -89.9, 89.9).round(6)
@@ -154,14 +160,9 @@ class World:
     def write_truth(self, con) -> int:
         """Replace the catalog's ``sim_truth`` with this world's ground truth (one statement)."""
         t = self.truth()
-        con.register("_truth", t)
-        try:
-            con.execute("BEGIN")
+        with arrow_transaction(con, t, "_truth"):
             con.execute("DELETE FROM sim_truth")
             con.execute("INSERT INTO sim_truth SELECT photo_id, label_id, true_label_id FROM _truth")
-            con.execute("COMMIT")
-        finally:
-            con.unregister("_truth")
         return t.num_rows
 
     def dimensions(self, row: int, size: str) -> tuple[int, int]:

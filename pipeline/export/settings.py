@@ -1,0 +1,30 @@
+"""Every setting of an export (the CLI verb and the Prefect task hand the same object to ``export``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catalog.errors import UserError
+
+PARTITIONERS = ("geographic", "label-exclusive", "skew", "dirichlet", "iid")
+LEVELS = ("continent", "subregion", "country")
+
+
+@dataclass
+class ExportSettings:
+    partitioner: str = "geographic"       # PARTITIONERS
+    level: str = "continent"              # geographic level: LEVELS
+    min_size: int = 50                    # drop geographic partitions smaller than this
+    num_partitions: int | None = None     # for label-exclusive, skew, dirichlet, iid
+    skew: float | None = None             # degree of skew s in [0, 1] for the skew partitioner
+    alpha: float | None = None            # Dirichlet concentration
+    test_fraction: float = 0.1
+    seed: int = 0
+    require_images: bool = True           # False: photos without downloaded images too (metadata only)
+
+    def __post_init__(self):
+        if self.partitioner not in PARTITIONERS:
+            raise UserError(f"unknown partitioner {self.partitioner!r}; partitioners are {', '.join(PARTITIONERS)}")
+        if self.partitioner == "geographic" and self.level not in LEVELS:
+            raise UserError(f"unknown level {self.level!r}; levels are {', '.join(LEVELS)}")
+        if not 0.0 <= self.test_fraction < 1.0:
+            raise UserError(f"--test-fraction {self.test_fraction} must be in [0, 1)")
