@@ -67,6 +67,7 @@ def test_faults_give_the_same_catalog(tmp_path, sim_server, sim_world):
     assert landed(tmp_path / "faulty.duckdb") == landed(tmp_path / "clean.duckdb")
 
 
+@pytest.mark.slow
 def test_classes_over_the_cap_are_split_and_complete(tmp_path):
     classes = select_classes(load_classes(), ["Cat", "Deer"])
     world = World(1, 0.25, classes=classes)

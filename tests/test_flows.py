@@ -168,6 +168,7 @@ def test_crawl_flow_lands_data_and_never_shows_the_key(tmp_path, sim_server, sim
         assert secret.encode() not in path.read_bytes()
 
 
+@pytest.mark.slow
 def test_a_prefect_server_that_does_not_start_is_one_line_naming_the_way_out(tmp_path, sim_server):
     """The default crawl runs under Prefect; when its temporary API server does not answer in time, exit 2 with one
     line naming --no-prefect and PREFECT_API_URL, and nothing written."""
