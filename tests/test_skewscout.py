@@ -191,6 +191,7 @@ def test_bad_skewscout_settings_are_one_line_errors(tmp_path):
         Trainer(_fedavg_cfg(travel_every=0), tmp_path / "y")
 
 
+@pytest.mark.slow
 def test_skewscout_on_torch_distributed_moves_the_knob_as_the_simulator_does(tmp_path):
     """Model travel over gloo point-to-point (3 ranks) measures the same loss, moves the knob the same way
     and counts the same travel bytes as the in-process simulator."""
@@ -215,6 +216,7 @@ def test_skewscout_on_torch_distributed_moves_the_knob_as_the_simulator_does(tmp
         assert abs(a.get("skewscout_loss", 0) - b.get("skewscout_loss", 0)) <= 0.04
 
 
+@pytest.mark.slow
 def test_shipped_skewscout_config_runs_from_the_command_line(tmp_path):
     import json
     import subprocess
@@ -323,6 +325,7 @@ def test_fedavg_hold_never_leaves_skewscout_blind_longer_than_travel_at_least_ev
     assert not s.holds and algo.v == 1000
 
 
+@pytest.mark.slow
 def test_average_measure_on_torch_distributed_matches_the_simulator(tmp_path):
     from training.runner import run_training
 
@@ -359,3 +362,22 @@ def test_average_measure_needs_fedavg(tmp_path):
     assert SkewScout(FedAvgLike()).measure == "average"                  # "auto" scores what FedAvg delivers
     with pytest.raises(UserError, match=r"skewscout.measure 'both'"):
         Trainer(_fedavg_cfg(measure="both"), tmp_path / "b")
+
+
+def test_skewscout_resumed_from_a_checkpoint_ends_as_an_uninterrupted_run(tmp_path):
+    """The hook's state (round, last travel, the controller's) is checkpointed under its key and restored."""
+    from training.trainer import Trainer
+
+    cfg = _fedavg_cfg(travel_budget=0)
+    cfg["run"]["checkpoint_every"] = 20
+    whole = Trainer(cfg, tmp_path / "whole").run(resume=False)
+
+    def crash(state):
+        raise KeyboardInterrupt
+    broken = Trainer(cfg, tmp_path / "resumed")
+    broken.add_hook(45, crash)                   # dies after the checkpoint at 40
+    with pytest.raises(KeyboardInterrupt):
+        broken.run(resume=False)
+    resumed = Trainer(cfg, tmp_path / "resumed").run(resume=True)
+    assert any("knob_after" in r for r in whole[2:])
+    assert [r | {"wall_s": 0} for r in resumed] == [r | {"wall_s": 0} for r in whole]

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 import torch
 
+from training.config import SolverConfig
 from training.registry import Registry
 
 BYTES_DENSE = 4        # one float32 value
@@ -26,8 +27,8 @@ class Algorithm(ABC):
     syncs_every_iteration: ClassVar[bool] = True
     compresses: ClassVar[bool] = False          # takes ``compress_mask``: which tensors may be sparsified (dim > 1)
 
-    def __init__(self, params: list[torch.Tensor], comm, momentum: float = 0.9, weight_decay: float = 5e-4,
-                 lr0: float = 0.01, **knobs):
+    def __init__(self, params: list[torch.Tensor], comm, momentum: float = SolverConfig.momentum,
+                 weight_decay: float = SolverConfig.weight_decay, lr0: float = SolverConfig.lr, **knobs):
         self.params, self.comm = params, comm
         self.momentum, self.weight_decay, self.lr0 = momentum, weight_decay, lr0
         self.mom = [torch.zeros_like(p) for p in params]

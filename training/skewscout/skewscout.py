@@ -35,7 +35,9 @@ class SkewScout:
     beyond sampling noise (to at most ``travel_at_least_every`` local iterations: the loss is measured only at an
     averaging); from the drop on the loss as measured moves the knob (``Controller.direct``). Before the drop the
     loss is high at every knob that saves anything, the Oracle's included, and later rounds repair the average
-    (docs/training.md has the figures)."""
+    (docs/training.md has the figures).
+
+    ``settings`` is the ``[skewscout]`` section (``SkewScoutConfig``, which holds every default and checks them)."""
 
     key = "skewscout"        # its entry in the checkpoint's hooks
 
