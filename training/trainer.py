@@ -48,7 +48,6 @@ class Trainer:
                                  cfg.run.seed, self.device)
         self.algo = self._algorithm()
         self.samplers = [Sampler(self.parts[k], cfg.run.seed, k) for k in self.comm.replicas]
-        self.lr_steps = [int(f * cfg.solver.iterations) for f in cfg.solver.lr_steps]
         self.iteration, self.rows, self.extra = 0, [], {}
         self.bytes = torch.zeros(len(self.comm.replicas), dtype=torch.float64)
         self.bytes_travel = torch.zeros(len(self.comm.replicas), dtype=torch.float64)
@@ -91,8 +90,7 @@ class Trainer:
 
     # ---- training ----------------------------------------------------------------------------
     def lr_at(self, it: int) -> float:
-        s = self.cfg.solver
-        return s.lr * s.lr_gamma ** sum(it >= step for step in self.lr_steps)
+        return self.cfg.solver.lr_at(it)
 
     def _step(self) -> float:
         L = self.replicas.count
