@@ -87,7 +87,8 @@ class SkewScoutConfig:
     travel_budget: float | None = 0.1                # None (0 or "none" in a config): no cap
     travel_at_least_every: int | None = None         # None: 5 × travel_every
     measure: str = "auto"
-    horizon: str = "end"                             # checked by the Controller
+    rule: str = "gated"                              # gated | paper (checked by the Controller)
+    z: float = 2.0                                   # rule "gated": standard errors beyond the band's edges
 
     def __post_init__(self):
         if self.travel_budget in (0, "none"):

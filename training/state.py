@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from training.evaluation import replica_accuracy
+from training.evaluation import replica_accuracy, replica_correctness
 
 if TYPE_CHECKING:
     from training.trainer import Trainer
@@ -58,6 +58,10 @@ class TrainState:
     def evaluate(self, x: torch.Tensor, y: torch.Tensor, model: nn.Module | None = None) -> torch.Tensor:
         """Accuracy of each local replica (of ``model``, default the trained ones) on (x, y), ``[L]``."""
         return replica_accuracy(self._t.replicas, x, y, self._t.device, model)
+
+    def correctness(self, x: torch.Tensor, y: torch.Tensor, model: nn.Module | None = None) -> torch.Tensor:
+        """Per-example correctness (0/1) of each local replica (of ``model``, default the trained ones), ``[n, L]``."""
+        return replica_correctness(self._t.replicas, x, y, self._t.device, model)
 
     def count_travel(self, replica: int) -> None:
         """Counts one model travel sent by ``replica`` (held here)."""

@@ -64,6 +64,11 @@ class DGC(Algorithm):
                 u.masked_fill_(mask, 0.0)                                      # momentum factor masking
         return sent
 
+    def unsent_update(self, lr: float) -> list[torch.Tensor]:
+        """What each replica would apply on its own if it sent everything it holds back: lr × its accumulated
+        velocity, per tensor ``[L, n]`` (SkewScout travels models with it: the replicas themselves are identical)."""
+        return [lr * v for v in self.vel]
+
     def state_dict(self):
         return super().state_dict() | {"vel": self.vel}
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import copy
 
+from training.study.protocol import GRIDS, F4Setting, start_knobs
+
 SKEWS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 ALGOS = {"bsp": {"name": "bsp"}, "gaia": {"name": "gaia", "threshold": 0.2},
          "fedavg": {"name": "fedavg", "iter_local": 20}, "dgc": {"name": "dgc", "sparsity": 0.99}}
@@ -44,36 +46,38 @@ def f3(base):
 F4_BUDGET = 0.1          # SkewScout's model travel may cost at most 10% of the algorithm's own bytes ...
 F4_TRAVELS_PER_RUN = 40  # ... a travel is due every 1/40 of the run ...
 F4_FLOOR = 5             # ... and happens at least every 5 due periods whatever the budget
-F4_SIGMA = 0.05          # SkewScout's target accuracy loss
-F4_GAIA_GRID = (0.02, 0.05, 0.1, 0.2, 0.3)     # the paper's T0 grid
-# the paper's Iter_local grid stops at 1000 of 64k iterations (64 rounds); at 100, F4's runs already average only
-# 20 (digits) or 10 (MNIST) times, so the looser knobs are left out
-F4_FEDAVG_GRID = (5, 10, 20, 50, 100)
-F4_START = {"gaia": 0.2, "fedavg": 50}          # where both SkewScouts are configured to start
+F4_SAMPLE = 100          # examples of the receiving partition each pair is scored on
+F4_KNOBS = {"gaia": "threshold", "fedavg": "iter_local"}
+F4_CONTROLLERS = {"skewscout": {"rule": "gated", "measure": "auto"},          # as shipped (the defaults)
+                  "skewscout-paper": {"rule": "paper", "measure": "travel"}}   # the paper's
 
 
-def f4(base, gaia_grid=F4_GAIA_GRID, fedavg_grid=F4_FEDAVG_GRID, sigma=F4_SIGMA):
-    """One F4 setting: BSP, each static knob of the grid, SkewScout as shipped (horizon "end"; FedAvg measured on
-    its average) and the paper's SkewScout (horizon "now", model travel), both starting mid-grid, on
-    label-exclusive partitions; travel as the F4_* constants above say. FedAvg's static runs carry a SkewScout
-    that cannot move (a one-point grid) and costs nothing: it records the loss the average measure sees at that
-    knob, which the report shows next to the final accuracy."""
-    skewed = with_(base, partition={"name": "label-exclusive"})
-    travel = max(1, base["solver"]["iterations"] // F4_TRAVELS_PER_RUN)
-    yield ("bsp", None), with_(skewed, algorithm={"name": "bsp"})
-    for name, knob, grid in (("gaia", "threshold", gaia_grid), ("fedavg", "iter_local", fedavg_grid)):
-        start = F4_START[name]
-        ss = {"enabled": True, "sigma": sigma, "travel_every": travel, "travel_budget": F4_BUDGET,
-              "travel_at_least_every": F4_FLOOR * travel, "sample_size": 100, "grid": list(grid)}
+def f4_base(setting: F4Setting, seed: int) -> dict:
+    """The setting's BSP config: its data, partitions, LR schedule and length (training/study/protocol.py)."""
+    base = base_config(setting.data, setting.iterations, seed)
+    return with_(base, partition=setting.partition | {"seed": seed}, solver=setting.schedule)
+
+
+def f4(setting: F4Setting, seed: int):
+    """One F4 setting: BSP, each static knob of the protocol's grid, SkewScout as shipped from the tightest, the
+    middle and the loosest knob (evaluation settings; the middle only on tuning ones) and the paper's SkewScout from
+    the middle. Keys: (algorithm, knob or controller, start or None)."""
+    base = f4_base(setting, seed)
+    travel = max(1, setting.iterations // F4_TRAVELS_PER_RUN)
+    yield ("bsp", None, None), with_(base, algorithm={"name": "bsp"})
+    for name, knob in F4_KNOBS.items():
+        grid = GRIDS[name]
         for v in grid:
-            static = with_(skewed, algorithm={"name": name, knob: v})
-            if name == "fedavg":
-                static = with_(static, skewscout=ss | {"grid": [v], "measure": "average"})
-            yield (name, v), static
-        yield (name, "skewscout"), with_(skewed, algorithm={"name": name, knob: start},
-                                         skewscout=ss | {"horizon": "end", "measure": "auto"})
-        yield (name, "skewscout-paper"), with_(skewed, algorithm={"name": name, knob: start},
-                                               skewscout=ss | {"horizon": "now", "measure": "travel"})
+            yield (name, v, None), with_(base, algorithm={"name": name, knob: v})
+        ss = {"enabled": True, "sigma": setting.sigma, "travel_every": travel, "travel_budget": F4_BUDGET,
+              "travel_at_least_every": F4_FLOOR * travel, "sample_size": F4_SAMPLE, "grid": list(grid)}
+        starts = start_knobs(grid)
+        for variant, controller in F4_CONTROLLERS.items():
+            for where, v in starts.items():
+                if where != "middle" and (variant != "skewscout" or setting.group != "evaluation"):
+                    continue
+                yield (name, variant, where), with_(base, algorithm={"name": name, knob: v},
+                                                    skewscout=ss | controller)
 
 
 def f5(base, manifest: str | None):
@@ -88,4 +92,4 @@ def f5(base, manifest: str | None):
         yield (a, "same data, IID"), shuffled
 
 
-EXPERIMENTS = {"F1": f1, "F2": f2, "F3": f3, "F4": f4, "F5": f5}
+EXPERIMENTS = {"F1": f1, "F2": f2, "F3": f3, "F4": f4, "F5": f5}   # F4 takes a protocol setting, not a base

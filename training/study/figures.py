@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.study.experiments import F4_SIGMA, SKEWS
-from training.study.metrics import AccuracyGap, StudySummary, f4_keys, f4_runs, is_skewscout, mean_bytes, mean_final
+from training.study.experiments import SKEWS
+from training.study.metrics import AccuracyGap, StudySummary
 
 
 def _pyplot():
@@ -33,11 +33,7 @@ def draw_all(out: Path, summary: StudySummary, results: dict) -> None:
     if summary.f3 is not None:
         skew_curve(out / "f3_degree_of_skew.png", summary)
     if summary.f4 is not None:
-        seeds = summary.meta.seeds
-        f4_accuracy_vs_bytes(out / "f4_skewscout.png", results, seeds, summary)
-        f4_accuracy_over_time(out / "f4_accuracy_over_time.png", results, seeds, summary)
-        if summary.meta.f4_fedavg_loss:
-            f4_fedavg_loss(out / "f4_fedavg_loss.png", results, seeds, summary)
+        f4_accuracy_vs_bytes(out / "f4_skewscout.png", summary)
 
 
 def gap_bars(path: Path, gaps: dict[str, AccuracyGap], groups: list[str], title: str) -> None:
@@ -80,114 +76,37 @@ def mb_label(v: float, pos=None, minor: bool = False) -> str:
 
 
 ALGO_LABEL = {"gaia": "Gaia (knob: threshold T0)", "fedavg": "FedAvg (knob: Iter_local)"}
-SKEWSCOUT_MARKERS = {"skewscout": ("*", 14, "tab:blue", "SkewScout (as shipped)"),
-                     "skewscout-paper": ("P", 11, "tab:purple", "the paper's SkewScout")}
+START_MARKERS = {"tightest": "v", "middle": "*", "loosest": "^"}
 
 
-def _target_line(ax, target: float, label: str) -> None:
-    ax.axhline(100 * target, color="tab:red", linestyle="--", linewidth=1, label=label)
-
-
-def f4_accuracy_vs_bytes(path: Path, results: dict, seeds: int, summary: StudySummary) -> None:
-    """Final accuracy against whole-run bytes: each static knob, both SkewScouts and BSP, per setting."""
+def f4_accuracy_vs_bytes(path: Path, summary: StudySummary) -> None:
+    """Final accuracy against whole-run bytes per setting: each static knob, SkewScout as shipped from each start
+    knob, the paper's SkewScout, BSP and the target."""
     import matplotlib
 
     plt = _pyplot()
     f4 = summary.f4
-    fig, axes = plt.subplots(len(f4), 2, figsize=(11, 4 * len(f4)), squeeze=False)
-    for i, (setting, s) in enumerate(f4.items()):
-        keys = f4_keys(results, setting)
+    fig, axes = plt.subplots(len(f4), 2, figsize=(11, 3.6 * len(f4)), squeeze=False)
+    for i, r in enumerate(f4.values()):
         for j, algo in enumerate(ALGO_LABEL):
-            ax = axes[i][j]
-            pts = []
-            for k in keys:
-                if k[0] != algo:
-                    continue
-                runs = f4_runs(results, setting, k, seeds)
-                pts.append((k[1], mean_bytes(runs) / 1e6, 100 * mean_final(runs),
-                            100 * float(np.std([x[-1]["acc_mean"] for x in runs]))))
-            static = sorted([p for p in pts if not str(p[0]).startswith("skewscout")], key=lambda p: p[1])
-            ax.errorbar([p[1] for p in static], [p[2] for p in static], yerr=[p[3] for p in static], marker="o",
-                        color="tab:green", capsize=3, label="static knob (grid)")
-            for knob, x, y, _ in static:
-                ax.annotate(str(knob), (x, y), textcoords="offset points", xytext=(4, -12), fontsize=8)
-            for knob, x, y, e in pts:
-                if knob in SKEWSCOUT_MARKERS:
-                    marker, size, color, label = SKEWSCOUT_MARKERS[knob]
-                    ax.errorbar([x], [y], yerr=[e], marker=marker, markersize=size, color=color, capsize=3,
-                                linestyle="none", label=label)
-            bsp = f4_runs(results, setting, ("bsp", None), seeds)
-            ax.plot([bsp[0][-1]["bytes"] / 1e6], [100 * mean_final(bsp)], "s", color="tab:gray", label="BSP")
-            _target_line(ax, s.target, f"target {100 * s.target:.1f}%")
+            ax, a = axes[i][j], r.algos[algo]
+            static = sorted(((mb, 100 * acc, k) for k, (acc, mb) in a.static.items()))
+            ax.plot([p[0] for p in static], [p[1] for p in static], "o-", color="tab:green", label="static knob")
+            for x, y, k in static:
+                ax.annotate(str(k), (x, y), textcoords="offset points", xytext=(4, -12), fontsize=8)
+            for run in a.runs:
+                shipped = run.controller == "skewscout"
+                ax.plot([run.mb], [100 * run.final], START_MARKERS[run.start] if shipped else "P", markersize=11,
+                        color="tab:blue" if shipped else "tab:purple", linestyle="none",
+                        label=f"SkewScout from {run.start}" if shipped else "the paper's SkewScout (middle)")
+            ax.plot([r.bsp_mb], [100 * r.bsp_final], "s", color="tab:gray", label="BSP")
+            ax.axhline(100 * r.target, color="tab:red", linestyle="--", linewidth=1, label="target")
             ax.set_xscale("log")
             ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(mb_label))
-            ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: mb_label(v, minor=True)))
-            ax.set_xlabel("communication over the whole run, all partitions (MB, log scale)")
-            ax.set_ylabel("final test accuracy (%)")
-            ax.set_title(f"{setting}, {s.iterations} it: {ALGO_LABEL[algo]}", fontsize=10)
+            ax.set_xlabel("whole-run communication, all partitions (MB, log)")
+            ax.set_ylabel("final accuracy (%)")
+            ax.set_title(f"{r.name} ({r.group}): {ALGO_LABEL[algo]}", fontsize=8)
             ax.grid(alpha=0.3, which="both")
-            ax.legend(fontsize=8, loc="lower right")
-    fig.suptitle("F4: final accuracy vs bytes — static knobs, SkewScout, BSP (label-exclusive, mean ± std over seeds)")
-    _save(fig, path)
-
-
-def f4_accuracy_over_time(path: Path, results: dict, seeds: int, summary: StudySummary) -> None:
-    """Accuracy during training: BSP, the Oracle's knob and both SkewScouts, mean over seeds."""
-    plt = _pyplot()
-    f4 = summary.f4
-    fig, axes = plt.subplots(len(f4), 2, figsize=(11, 3.6 * len(f4)), squeeze=False)
-    for i, (setting, s) in enumerate(f4.items()):
-        for j, algo in enumerate(ALGO_LABEL):
-            ax = axes[i][j]
-            oracle_knob = s.rows[algo].whole.oracle_knob
-            curves = [("BSP", ("bsp", None), "tab:gray"), ("SkewScout (as shipped)", (algo, "skewscout"), "tab:blue")]
-            if ("F4", (setting, algo, "skewscout-paper"), 0) in results:
-                curves.append(("the paper's SkewScout", (algo, "skewscout-paper"), "tab:purple"))
-            if oracle_knob is not None:
-                curves.insert(1, (f"Oracle (static {oracle_knob})", (algo, oracle_knob), "tab:green"))
-            for name, key, col in curves:
-                runs = f4_runs(results, setting, key, seeds)
-                its = [x["iteration"] for x in runs[0]]
-                acc = 100 * np.mean([[x["acc_mean"] for x in rr] for rr in runs], axis=0)
-                ax.plot(its, acc, marker=".", color=col, label=name)
-            _target_line(ax, s.target, "target")
-            ax.set_xlabel("iteration")
-            ax.set_ylabel("test accuracy, mean of partitions (%)")
-            ax.set_ylim(0, 100)
-            ax.set_title(f"{setting}: {ALGO_LABEL[algo]}", fontsize=10)
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8, loc="lower right")
-    fig.suptitle("F4: accuracy during training (LR ×0.1 at 50% and 75% of the run except on constant LR; mean over "
-                 "seeds)")
-    _save(fig, path)
-
-
-def f4_fedavg_loss(path: Path, results: dict, seeds: int, summary: StudySummary) -> None:
-    """The loss the immovable SkewScout of each static FedAvg run recorded, against σ."""
-    plt = _pyplot()
-    settings = list(summary.f4)
-    fig, axes = plt.subplots(1, len(settings), figsize=(5.5 * len(settings), 3.8), squeeze=False)
-    for ax, setting in zip(axes[0], settings):
-        keys = sorted((k for k in f4_keys(results, setting) if k[0] == "fedavg" and not is_skewscout(k)),
-                      key=lambda k: k[1])
-        for k in keys:
-            runs = f4_runs(results, setting, k, seeds)
-            pts: dict[int, list[float]] = {}
-            for r in runs:
-                for x in r:
-                    if "skewscout_loss" in x:
-                        pts.setdefault(x["iteration"], []).append(x["skewscout_loss"])
-            if pts:
-                its = sorted(pts)
-                hit = mean_final(runs) >= summary.f4[setting].target
-                ax.plot(its, [np.mean(pts[i]) for i in its], marker=".", linestyle="-" if hit else ":",
-                        label=f"Iter_local {k[1]} ({'reaches' if hit else 'misses'} the target)")
-        ax.axhline(F4_SIGMA, color="tab:red", linestyle="--", linewidth=1, label=f"σ = {F4_SIGMA}")
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("measured loss: kept model − average (accuracy)")
-        ax.set_title(setting, fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle("F4: the skew-induced loss FedAvg's average carries at each static knob (mean over seeds; "
-                 "dotted: final accuracy below the target)")
+            ax.legend(fontsize=6, loc="lower right")
+    fig.suptitle("F4: final accuracy vs bytes — static knobs, SkewScout from each start knob, BSP")
     _save(fig, path)

@@ -26,6 +26,11 @@ class F4Setting:
     sigma: float
     data: dict = field(default_factory=lambda: dict(DIGITS))
 
+    @property
+    def id(self) -> str:
+        """The setting's short name (E1, T1, ...): the first word of its name."""
+        return self.name.split()[0]
+
 
 CONSTANT = {"lr_steps": []}
 STEP = {"lr_steps": [0.5, 0.75]}

@@ -5,29 +5,20 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from training.study.experiments import (
-    F4_BUDGET,
-    F4_FEDAVG_GRID,
-    F4_FLOOR,
-    F4_GAIA_GRID,
-    F4_SIGMA,
-    F4_START,
-    F4_TRAVELS_PER_RUN,
-    SKEWS,
-)
+from training.study.experiments import F4_BUDGET, F4_FLOOR, F4_TRAVELS_PER_RUN, SKEWS
 from training.study.metrics import (
     F4_BAR,
     TARGET_REL,
     AccuracyGap,
-    F4Row,
-    F4Setting,
+    F4Result,
+    F4Run,
     Spread,
     StudyMeta,
     StudySummary,
     f2_reproduced,
     f3_trend,
-    within_bar,
 )
+from training.study.protocol import FEDAVG_GRID, GAIA_GRID
 
 TEMPLATE = Path(__file__).with_name("report_template.md")     # *.md: shipped as package data
 NEVER_CONTINUED = ("|", "#", "![")            # table rows, headings and images stay whole lines
@@ -63,6 +54,8 @@ def fill(block: str, **values) -> str:
 def render(summary: StudySummary) -> str:
     """The whole report: each part followed by one blank line."""
     parts = [header(summary.meta)]
+    if summary.previous:
+        parts.append(fill("previous", findings=", ".join(summary.previous)))
     if summary.f1 is not None:
         parts.append(fill("f1", rows="\n".join(_f1_row(a, g) for a, g in summary.f1.items())))
     if summary.f2 is not None:
@@ -118,50 +111,60 @@ def _opt(v, fmt: str = "{:.1f}") -> str:
     return "—" if v is None else fmt.format(v)
 
 
-def _f4_row(name: str, r: F4Row, s: F4Setting) -> str:
-    w, t, iso = r.whole, s.to_target.rows[name], r.iso
-    oracle_pct = r.oracle_mean_acc and 100 * r.oracle_mean_acc
-    return (f"| {name} | {_opt(s.whole_run.bsp_mb)} | {_opt(w.oracle_knob, '{}')} | {_opt(w.oracle_mb)} | "
-            f"{_opt(w.skewscout_mb)} | {_opt(w.ratio, '{:.2f}×')} | {_opt(w.savings_vs_bsp, '{:.1f}×')} | "
-            f"{_opt(t.oracle_knob, '{}')}, {_opt(t.ratio, '{:.2f}×')} | {_opt(iso.knob, '{}')}, "
-            f"{_opt(iso.ratio, '{:.2f}×')} | {_opt(oracle_pct)} / {100 * r.skewscout_mean_acc:.1f} |")
+def _ratio(run: F4Run | None) -> str:
+    """The exact ratio (Python's shortest repr of the float: nothing rounded away), the final accuracy, and a mark
+    where it misses the bar or BSP."""
+    if run is None:
+        return "—"
+    acc = f"{100 * run.final:.1f}%"
+    if run.ratio is None:
+        return f"below target ({acc})"
+    mark = "" if run.passes else (" **over bar**" if run.ratio > F4_BAR else " **≥ BSP**")
+    return f"{run.ratio!r}× ({acc}){mark}"
 
 
-def f4_parts(f4: dict[str, F4Setting], meta: StudyMeta) -> list[str]:
-    parts = [fill("f4", seeds=meta.seeds, target_pct=int(100 * TARGET_REL), gaia_grid=", ".join(map(str, F4_GAIA_GRID)),
-                  fedavg_grid=", ".join(map(str, F4_FEDAVG_GRID)), gaia_start=F4_START["gaia"],
-                  fedavg_start=F4_START["fedavg"], sigma=F4_SIGMA, travels=F4_TRAVELS_PER_RUN,
-                  budget_pct=100 * F4_BUDGET, floor=F4_FLOOR)]
-    for setting, s in f4.items():
-        parts.append(fill("f4_setting", setting=setting, iterations=s.iterations, target_pct=100 * s.target,
-                          rows="\n".join(_f4_row(name, r, s) for name, r in s.rows.items())))
+def _f4_table(results: dict[str, F4Result]) -> str:
+    rows = []
+    for r in results.values():
+        for algo, a in r.algos.items():
+            by = {(x.controller, x.start): x for x in a.runs}
+            oracle = "—" if a.oracle_knob is None else f"{a.oracle_knob} ({a.oracle_place})"
+            cells = [_ratio(by.get(("skewscout", st))) for st in ("tightest", "middle", "loosest")]
+            rows.append(f"| {r.name} | {algo} | {100 * r.target:.1f} | {r.bsp_mb:.1f} | {oracle} | "
+                        f"{_opt(a.oracle_mb)} | " + " | ".join(cells) +
+                        f" | {_ratio(by.get(('skewscout-paper', 'middle')))} |")
+    return "\n".join(rows)
+
+
+def f4_parts(f4: dict[str, F4Result], meta: StudyMeta) -> list[str]:
+    parts = [fill("f4", seeds=meta.seeds, target_pct=int(100 * TARGET_REL), gaia_grid=", ".join(map(str, GAIA_GRID)),
+                  fedavg_grid=", ".join(map(str, FEDAVG_GRID)), travels=F4_TRAVELS_PER_RUN,
+                  budget_pct=100 * F4_BUDGET, floor=F4_FLOOR, bar=F4_BAR)]
+    for group in ("evaluation", "tuning"):
+        results = {k: r for k, r in f4.items() if r.group == group}
+        if results:
+            parts.append(fill(f"f4_{group}", rows=_f4_table(results)))
     parts.append(f4_verdict(f4))
     parts.append(fill("f4_figures"))
-    if meta.f4_fedavg_loss:
-        parts.append(fill("f4_loss_figure"))
     return parts
 
 
-def f4_verdict(f4: dict[str, F4Setting]) -> str:
-    """SkewScout as shipped against the F4_BAR over every setting × algorithm, whole run and to target."""
-    shipped = [(st, a, s.rows[a].whole.ratio) for st, s in f4.items() for a in ("gaia", "fedavg") if a in s.rows]
-    ok = [(st, a) for st, a, v in shipped if within_bar(v)]
-    savings = [v for st, a, _ in shipped if (v := f4[st].rows[a].whole.savings_vs_bsp)]
-    missed = ", ".join(f"{st} {a} ({'below target' if v is None else f'{v:.2f}×'})"
-                       for st, a, v in shipped if (st, a) not in ok)
-    return fill("f4_verdict", bar=F4_BAR, ok=len(ok), n=len(shipped),
-                reached=fill("f4_verdict_reached") if all(v is not None for *_, v in shipped) else "",
-                savings=fill("f4_verdict_savings", low=min(savings), high=max(savings)) if savings else "",
-                missed=fill("f4_verdict_missed", missed=missed) if len(ok) < len(shipped) else "",
-                ok_to_target=sum(within_bar(f4[st].to_target.rows[a].ratio) for st, a, _ in shipped))
-
-
-def trajectory(traj) -> str:
-    return ", ".join(f"{it}: {k}" + (f" (loss {loss:.2f})" if loss is not None else "") for it, k, loss in traj)
-
-
-def _quarters(q) -> str:
-    return ", ".join(f"{v:.2f}" for v in q)
+def f4_verdict(f4: dict[str, F4Result]) -> str:
+    """SkewScout as shipped against the bar (exact ratio ≤ F4_BAR, fewer bytes than BSP) on every setting, algorithm
+    and start knob, per group; the Oracles on a grid end."""
+    lines = []
+    for group in ("evaluation", "tuning"):
+        runs = [(r, algo, x) for r in f4.values() if r.group == group for algo, a in r.algos.items()
+                for x in a.runs if x.controller == "skewscout"]
+        if runs:
+            goal = sum(1 for *_, x in runs if x.ratio is not None and x.ratio <= 1.2 and x.below_bsp)
+            lines.append(fill("f4_verdict", group=group, ok=sum(x.passes for *_, x in runs), n=len(runs), bar=F4_BAR,
+                              goal=goal))
+    ends = [f"{r.name} {algo} ({a.oracle_place}: {a.oracle_knob})" for r in f4.values()
+            for algo, a in r.algos.items() if a.oracle_place != "inside"]
+    if ends:
+        lines.append(fill("f4_grid_ends", ends="; ".join(ends)))
+    return "\n\n".join(lines)
 
 
 def notes(summary: StudySummary) -> list[str]:
@@ -172,51 +175,19 @@ def notes(summary: StudySummary) -> list[str]:
     if weak:
         out.append(fill("note_f1", weak=", ".join(weak), data=summary.meta.data_name,
                         bsp_pct=100 * f1["bsp"].iid.mean if "bsp" in f1 else 0))
-    f4 = summary.f4 or {}
-    for setting, s in f4.items():
-        for algo in ("gaia", "fedavg"):
-            r = s.rows.get(algo)
-            if r and r.whole.ratio and not within_bar(r.whole.ratio):
-                out.append(over_bar_note(setting, algo, s, r, f4))
-            elif r and r.whole.skewscout_mb is None:
-                out.append(below_target_note(setting, algo, s, r))
-    paper = {(st, a): r.whole.ratio for st, s in f4.items() for a in ("gaia", "fedavg")
-             if (r := s.rows.get(f"{a}, paper's SkewScout")) and r.whole.ratio}
-    if paper:
-        out.append(fill("note_f4_paper", ratios=", ".join(f"{st} {a} {v:.2f}×" for (st, a), v in paper.items())))
+    for r in (summary.f4 or {}).values():
+        for algo, a in r.algos.items():
+            for x in a.runs:
+                if x.controller == "skewscout" and not x.passes:
+                    out.append(miss_note(r, algo, a.oracle_knob, a.oracle_mb, x))
     return out
 
 
-def below_target_note(setting: str, algo: str, s: F4Setting, r: F4Row) -> str:
-    worst = r.trajectory_worst
-    late_jump = (len(worst) > 2 and (worst[-1][2] or 0) > F4_SIGMA
-                 and all((x[2] or 0) <= F4_SIGMA for x in worst[-3:-1]))
-    return fill("note_f4_below_target", setting=setting, algo=algo, target_pct=100 * s.target,
-                finals=", ".join(f"{100 * a:.1f}%" for a in r.finals), trajectory=trajectory(worst),
-                late_jump=" " + fill("note_f4_late_jump") if late_jump else "")
-
-
-def over_bar_note(setting: str, algo: str, s: F4Setting, r: F4Row, f4: dict[str, F4Setting]) -> str:
-    """Why SkewScout as shipped spends more than F4_BAR × the Oracle on one setting, from the runs' own figures."""
-    parts = [fill("note_f4_over_bar", setting=setting, algo=algo, ratio=r.whole.ratio, bar=F4_BAR,
-                  travel_pct=100 * r.travel_share)]
-    accs = {"oracle_pct": 100 * (r.oracle_mean_acc or 0), "skewscout_pct": 100 * r.skewscout_mean_acc}
-    seen = r.oracle_loss_by_quarter
-    if algo == "fedavg" and seen:
-        parts.append(fill("note_f4_fedavg_hold", start=F4_START["fedavg"], oracle_knob=r.whole.oracle_knob,
-                          loosened_at="/".join(str(i) if i is not None else "never" for i in r.loosened_at),
-                          quarters=_quarters(seen), sigma=F4_SIGMA))
-        unsafe = next(((other, knob, q) for other, o in f4.items() if other != setting and "fedavg" in o.rows
-                       for knob, q in o.rows["fedavg"].failing_knobs_loss_by_quarter.items()
-                       if q[0] >= max(seen[:2]) * 0.8), None)
-        if unsafe:
-            parts.append(fill("note_f4_unsafe", other=unsafe[0], knob=unsafe[1], quarters=_quarters(unsafe[2])))
-    elif s.lr_drops:
-        parts.append(fill("note_f4_after_drops", oracle_knob=r.whole.oracle_knob, **accs))
-    else:
-        parts.append(fill("note_f4_mean_acc", **accs))
-    iso = r.iso
-    spends = (fill("note_f4_same_accuracy_spends", mb=iso.mb, ratio=iso.ratio) if iso.ratio
-              else fill("note_f4_same_accuracy_none"))
-    parts.append(fill("note_f4_same_accuracy", knob=iso.knob, spends=spends, trajectory=trajectory(r.trajectory_seed0)))
-    return " ".join(parts)
+def miss_note(r: F4Result, algo: str, oracle_knob, oracle_mb, x: F4Run) -> str:
+    """Where SkewScout as shipped misses the bar on one run, with the run's own numbers."""
+    knobs = ", ".join(f"{it}: {k}" for it, k in x.knobs_seed0)
+    why = (fill("note_f4_below", final_pct=100 * x.final, target_pct=100 * r.target) if x.ratio is None else
+           fill("note_f4_over", ratio=repr(x.ratio), bar=F4_BAR, mb=x.mb, oracle_mb=oracle_mb or 0,
+                oracle_knob=oracle_knob, travel_pct=100 * x.travel_share, bsp_mb=r.bsp_mb))
+    return fill("note_f4_miss", setting=r.name, group=r.group, algo=algo, start=x.start, start_knob=x.start_knob,
+                why=why, knobs=knobs)

@@ -13,8 +13,7 @@ ANALYSIS = ("study", "sweep.py")     # read runs, never change them: editing the
 
 
 def code_version() -> str:
-    """Hash of the training package's sources that shape a run (everything but the analysis above): a cached
-    run made by other code is rerun, so a report never mixes runs of different engines."""
+    """Hash of the training package's sources that shape a run (everything but the analysis above)."""
     h = hashlib.sha256()
     for p in sorted(TRAINING.rglob("*.py")):
         rel = p.relative_to(TRAINING)
@@ -24,34 +23,44 @@ def code_version() -> str:
     return h.hexdigest()[:16]
 
 
-def cached_rows(out: str | Path, version: str) -> list[dict] | None:
-    """The finished run's metrics rows in ``out``, or None when it is unfinished or made by other code."""
+def run_key(config: dict, version: str) -> str:
+    """What a cached run must match: the engine's code version and the config itself (canonical JSON), so that a
+    run made by other code, or by another config in the same folder, is rerun and a report never mixes them."""
+    text = json.dumps(config, sort_keys=True, default=str)
+    return f"{version}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def cached_rows(out: str | Path, key: str) -> list[dict] | None:
+    """The finished run's metrics rows in ``out``, or None when it is unfinished or made by other code or config."""
     done = Path(out) / "done.json"
     if not done.exists():
         return None
     cached = json.loads(done.read_text())
-    if not isinstance(cached, dict) or cached.get("code_version") != version:
+    if not isinstance(cached, dict) or cached.get("run_key") != key:
         return None
     return cached["rows"]
 
 
 def run_cached(config: dict, out: str | Path, version: str | None = None) -> list[dict]:
-    """Train ``config`` in ``out`` with one CPU thread (as every run of the study) unless done.json holds it."""
+    """Train ``config`` in ``out`` with one CPU thread (as every run of the study) unless done.json holds it. A
+    folder holding another run (done.json of other code or config) starts afresh: its checkpoint is not resumed."""
     import torch
 
     from training.runner import run_training
 
-    version = version or code_version()
-    rows = cached_rows(out, version)
+    key = run_key(config, version or code_version())
+    rows = cached_rows(out, key)
     if rows is not None:
         return rows
+    stale = (Path(out) / "done.json").exists()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)          # runs go in parallel processes: one thread each
     try:
-        rows = run_training(config, out, resume=True)
+        rows = run_training(config, out, resume=not stale)
     finally:
         torch.set_num_threads(threads)
-    (Path(out) / "done.json").write_text(json.dumps({"code_version": version, "rows": rows}))
+    (Path(out) / "done.json").write_text(json.dumps({"code_version": key.split("-")[0], "run_key": key,
+                                                        "rows": rows}))
     return rows
 
 
