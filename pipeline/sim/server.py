@@ -244,7 +244,8 @@ class SimServer:
             self.count("fault:img_429")
             return (429, {"Content-Type": "text/html", "Retry-After": f"{self.faults.retry_after_s:g}"},
                     b"Too Many Requests")
-        body = render(pid, int(self.world.true_label[r]), self.world.dimensions(r, size))
+        body = render(pid, int(self.world.true_label[r]), self.world.dimensions(r, size),
+                      burst_of=int(self.world.burst_of[r]))
         self.count("images")
         if transient == "img_truncated":
             self.count("fault:img_truncated")

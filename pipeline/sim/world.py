@@ -11,6 +11,7 @@ import numpy as np
 
 from catalog.classes import MammalClass, load_classes
 from catalog.db import arrow_transaction
+from pipeline.sim.bursts import apply_bursts
 
 CAP_PER_CLASS = 40_000          # the authors capped candidates per class (SPEC §3)
 NOISE_MIN, NOISE_MAX = 0.09, 0.90   # 10%-91% of candidates survived cleaning
@@ -124,6 +125,7 @@ class World:
         self.has_z = rng.random(n) >= NO_URL_Z
         self.has_c = self.has_z & (rng.random(n) >= NO_URL_C)
         self.landscape = rng.random(n) < 0.7
+        self.burst_of = apply_bursts(self, np.random.default_rng([seed, 0xB0A5]))   # near-copies: -1 or original
         self._row_of = {int(p): i for i, p in enumerate(self.photo_id)}
 
         # a few photos are also returned by a second class query (tags/text mention both animals)
@@ -163,7 +165,18 @@ class World:
         with arrow_transaction(con, t, "_truth"):
             con.execute("DELETE FROM sim_truth")
             con.execute("INSERT INTO sim_truth SELECT photo_id, label_id, true_label_id FROM _truth")
+        b = self.bursts()
+        with arrow_transaction(con, b, "_bursts"):
+            con.execute("DELETE FROM sim_bursts")
+            con.execute("INSERT INTO sim_bursts SELECT photo_id, burst_of FROM _bursts")
         return t.num_rows
+
+    def bursts(self):
+        """(photo_id, burst_of): every burst copy and the photo id of the original it was shot right after."""
+        import pyarrow as pa
+
+        copy = np.flatnonzero(self.burst_of >= 0)
+        return pa.table({"photo_id": self.photo_id[copy], "burst_of": self.burst_of[copy]})
 
     def dimensions(self, row: int, size: str) -> tuple[int, int]:
         long = {"z": 640, "c": 800, "": 500, "o": 1024}[size]
@@ -180,6 +193,6 @@ class World:
 
     def fingerprint(self) -> str:
         h = hashlib.sha256()
-        for a in (self.photo_id, self.true_label, self.latitude, self.date_upload):
+        for a in (self.photo_id, self.true_label, self.latitude, self.date_upload, self.burst_of):
             h.update(np.ascontiguousarray(a).tobytes())
         return h.hexdigest()[:16]
