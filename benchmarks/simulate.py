@@ -2,7 +2,10 @@
 steps of batch 20 × 10 rounds: our vectorized simulator, a plain per-replica PyTorch loop, Flower's
 run_simulation (if flwr[simulation] is importable), and one model on the same sample-gradients at batch 100.
 
-    .venv/bin/python benchmarks/simulate.py [--mnist ../shared/data/mnist] [--rounds 10]
+``--ring``: gossip instead, D-PSGD on a 32-node ring (IID partitions, batch 5 per node, every step mixes with the
+two neighbours): the simulator against a plain per-node loop and one model at batch 160.
+
+    .venv/bin/python benchmarks/simulate.py [--mnist ../shared/data/mnist] [--rounds 10] [--ring [--steps 200]]
 """
 from __future__ import annotations
 
@@ -19,9 +22,26 @@ from training.data import load_data
 from training.models import create_model
 from training.partitions import LabelExclusivePartitioner
 from training.runner import run_training
-from training.trainer import Sampler
+from training.sampler import Sampler
+from training.topology import mixing_matrix
 
 K, LOCAL, B = 5, 50, 20
+RING_K, RING_B = 32, 5
+LENET = dict(num_classes=10, in_chans=1, img_size=28)
+
+
+def timed(fn, *args):
+    """``fn(*args)`` and its wall seconds."""
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - t0
+
+
+def partition(data, partitioner) -> list[np.ndarray]:
+    import pyarrow as pa
+
+    partitioner.dataset = pa.table({"label": data.y_train.numpy()})
+    return [partitioner.load_partition(k) for k in range(partitioner.num_partitions)]
 
 
 def config(mnist: str, rounds: int, seed: int = 0) -> dict:
@@ -35,8 +55,7 @@ def config(mnist: str, rounds: int, seed: int = 0) -> dict:
 def plain_loop(data, parts, rounds: int, seed: int = 0) -> float:
     """The straightforward way: K separate models, a Python loop over them, averaging every LOCAL steps."""
     torch.manual_seed(seed)
-    kw = dict(num_classes=10, in_chans=1, img_size=28)
-    base = create_model("lenet", **kw).to(memory_format=torch.channels_last)   # each contender at its fastest
+    base = create_model("lenet", **LENET).to(memory_format=torch.channels_last)   # each contender at its fastest
     models = [copy.deepcopy(base) for _ in range(K)]
     opts = [torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4) for m in models]
     samplers = [Sampler(parts[k], seed, k) for k in range(K)]        # the simulator's data order
@@ -44,10 +63,7 @@ def plain_loop(data, parts, rounds: int, seed: int = 0) -> float:
         for k, (m, o) in enumerate(zip(models, opts)):
             for _ in range(LOCAL):
                 idx = samplers[k].next(B)
-                loss = F.cross_entropy(m(data.x_train[idx])[:, 0], data.y_train[idx])
-                o.zero_grad()
-                loss.backward()
-                o.step()
+                sgd_step(m, o, data.x_train[idx], data.y_train[idx])
         with torch.no_grad():
             for ps in zip(*(m.parameters() for m in models)):
                 mean = torch.stack([p for p in ps]).mean(0)
@@ -58,20 +74,73 @@ def plain_loop(data, parts, rounds: int, seed: int = 0) -> float:
     return float(np.mean(acc))
 
 
-def single_model(data, rounds: int, seed: int = 0) -> float:
-    """The limit: one model, the same number of sample-gradients, batch K*B."""
+def sgd_step(m, o, x, y) -> None:
+    loss = F.cross_entropy(m(x)[:, 0], y)
+    o.zero_grad()
+    loss.backward()
+    o.step()
+
+
+def single_model(data, steps: int, batch: int, seed: int = 0) -> float:
+    """The limit: one model, the same number of sample-gradients, one batch of all partitions' samples."""
     torch.manual_seed(seed)
-    m = create_model("lenet", num_classes=10, in_chans=1, img_size=28).to(memory_format=torch.channels_last)
+    m = create_model("lenet", **LENET).to(memory_format=torch.channels_last)
     o = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     sampler = Sampler(np.arange(len(data.y_train)), seed, 0)
-    for _ in range(rounds * LOCAL):
-        idx = sampler.next(K * B)
-        loss = F.cross_entropy(m(data.x_train[idx])[:, 0], data.y_train[idx])
-        o.zero_grad()
-        loss.backward()
-        o.step()
+    for _ in range(steps):
+        idx = sampler.next(batch)
+        sgd_step(m, o, data.x_train[idx], data.y_train[idx])
     with torch.no_grad():
         return (m(data.x_test)[:, 0].argmax(-1) == data.y_test).float().mean().item()
+
+
+def ring_config(mnist: str, steps: int, seed: int = 0) -> dict:
+    return {"data": {"name": "mnist", "path": mnist, "test_fraction": 0.2},
+            "partition": {"name": "iid", "num_partitions": RING_K}, "model": {"name": "lenet"},
+            "algorithm": {"name": "dsgd"}, "topology": {"name": "ring"},
+            "solver": {"lr": 0.01, "batch_size": RING_B, "iterations": steps, "lr_steps": []},
+            "run": {"seed": seed, "eval_every": steps}}
+
+
+def plain_ring_loop(data, parts, steps: int, seed: int = 0) -> float:
+    """D-PSGD the straightforward way: 32 models, a Python loop for the local steps, then each parameter mixed with
+    the ring's Metropolis-Hastings matrix."""
+    torch.manual_seed(seed)
+    base = create_model("lenet", **LENET).to(memory_format=torch.channels_last)
+    models = [copy.deepcopy(base) for _ in range(RING_K)]
+    opts = [torch.optim.SGD(m.parameters(), lr=0.01, weight_decay=5e-4) for m in models]
+    samplers = [Sampler(parts[k], seed, k) for k in range(RING_K)]
+    W = mixing_matrix("ring", RING_K).float()
+    for _ in range(steps):
+        for k, (m, o) in enumerate(zip(models, opts)):
+            idx = samplers[k].next(RING_B)
+            sgd_step(m, o, data.x_train[idx], data.y_train[idx])
+        with torch.no_grad():
+            for ps in zip(*(m.parameters() for m in models)):
+                mixed = (W @ torch.stack([p.reshape(-1) for p in ps])).view(RING_K, *ps[0].shape)
+                for p, q in zip(ps, mixed):
+                    p.copy_(q)
+    with torch.no_grad():
+        acc = [(m(data.x_test)[:, 0].argmax(-1) == data.y_test).float().mean().item() for m in models]
+    return float(np.mean(acc))
+
+
+def ring(mnist: str, steps: int) -> None:
+    from training.partitions import IidPartitioner
+
+    cfg = ring_config(mnist, steps)
+    data = load_data(cfg["data"], 0)
+    parts = partition(data, IidPartitioner(RING_K))
+    rows, t_ours = timed(lambda: run_training(cfg, "/tmp/bench-ring", resume=False))
+    acc_loop, t_loop = timed(plain_ring_loop, data, parts, steps)
+    acc_single, t_single = timed(single_model, data, steps, RING_K * RING_B)
+    print(f"\nLeNet on MNIST-10k, D-PSGD on a {RING_K}-node ring, {steps} steps of batch {RING_B} per node "
+          f"({torch.get_num_threads()} threads)")
+    print(f"{'':<36}{'wall s':>8}{'x limit':>9}{'test acc':>10}")
+    for name, t, acc in ((f"one model, batch {RING_K * RING_B} (the limit)", t_single, acc_single),
+                         ("flickr-mammal simulator", t_ours, rows[-1]["acc_mean"]),
+                         ("plain per-node loop", t_loop, acc_loop)):
+        print(f"{name:<36}{t:>8.1f}{t / t_single:>9.2f}{100 * acc:>9.1f}%")
 
 
 def flower(data, parts, rounds: int):
@@ -94,7 +163,7 @@ def flower(data, parts, rounds: int):
         def __init__(self, k):
             self.k = k
             torch.manual_seed(0)
-            self.m = create_model("lenet", num_classes=10, in_chans=1, img_size=28).to(memory_format=torch.channels_last)
+            self.m = create_model("lenet", **LENET).to(memory_format=torch.channels_last)
             self.sampler = Sampler(parts[k], 0, k)     # Flower rebuilds clients each round: order restarts
 
         def get_parameters(self, config):
@@ -117,7 +186,7 @@ def flower(data, parts, rounds: int):
 
     def evaluate(server_round, arrays, cfg):
         if server_round == rounds:              # score the global model once, after the last round
-            m = create_model("lenet", num_classes=10, in_chans=1, img_size=28)
+            m = create_model("lenet", **LENET)
             put(m, arrays)
             with torch.no_grad():
                 final["acc"] = (m(data.x_test)[:, 0].argmax(-1) == data.y_test).float().mean().item()
@@ -139,37 +208,34 @@ def main():
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--no-flower", action="store_true")
     ap.add_argument("--seeds", type=int, default=3, help="seeds for the accuracy columns (timings: seed 0)")
+    ap.add_argument("--ring", action="store_true", help="D-PSGD on a 32-node ring instead of FedAvg")
+    ap.add_argument("--steps", type=int, default=200, help="--ring: iterations")
     a = ap.parse_args()
+    if a.ring:
+        return ring(a.mnist, a.steps)
     cfg = config(a.mnist, a.rounds)
     data = load_data(cfg["data"], 0)
-    p = LabelExclusivePartitioner(K)
-    import pyarrow as pa
-    p.dataset = pa.table({"label": data.y_train.numpy()})
-    parts = [p.load_partition(k) for k in range(K)]
-    t0 = time.perf_counter()
-    rows = run_training(cfg, "/tmp/bench-sim", resume=False)
-    t_ours = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    acc_loop = plain_loop(data, parts, a.rounds)
-    t_loop = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    acc_single = single_model(data, a.rounds)
-    t_single = time.perf_counter() - t0
+    parts = partition(data, LabelExclusivePartitioner(K))
+    rows, t_ours = timed(lambda: run_training(cfg, "/tmp/bench-sim", resume=False))
+    acc_loop, t_loop = timed(plain_loop, data, parts, a.rounds)
+    acc_single, t_single = timed(single_model, data, a.rounds * LOCAL, K * B)
     t_flwr, why = (None, "skipped") if a.no_flower else flower(data, parts, a.rounds)
     # FedAvg on label-exclusive partitions is chaotic: the simulator and the loop agree to ~4e-5 after the first
     # round, yet float rounding (grouped vs plain convolutions) grows ×20 per round, so compare over seeds
     accs = {"ours": [rows[-1]["acc_mean"]], "loop": [acc_loop], "single": [acc_single]}
     for seed in range(1, a.seeds):
-        accs["ours"].append(run_training(config(a.mnist, a.rounds, seed), f"/tmp/bench-sim-{seed}", resume=False)[-1]["acc_mean"])
+        accs["ours"].append(run_training(config(a.mnist, a.rounds, seed), f"/tmp/bench-sim-{seed}",
+                                         resume=False)[-1]["acc_mean"])
         accs["loop"].append(plain_loop(data, parts, a.rounds, seed))
-        accs["single"].append(single_model(data, a.rounds, seed))
+        accs["single"].append(single_model(data, a.rounds * LOCAL, K * B, seed))
     spread = {k: f"{100 * np.mean(v):5.1f} ± {100 * np.std(v):4.1f}%" for k, v in accs.items()}
     print(f"\nLeNet on MNIST-10k, FedAvg, {K} label-exclusive partitions x {LOCAL} local steps of batch {B} x "
           f"{a.rounds} rounds, {torch.get_num_threads()} threads")
     print(f"{'':<36}{'wall s':>8}{'x limit':>9}{'test acc':>10}{f'acc over {a.seeds} seeds':>20}")
-    print(f"{'one model, batch 100 (the limit)':<36}{t_single:>8.1f}{1.0:>9.2f}{100 * acc_single:>9.1f}%{spread['single']:>20}")
-    print(f"{'flickr-mammal simulator':<36}{t_ours:>8.1f}{t_ours / t_single:>9.2f}{100 * rows[-1]['acc_mean']:>9.1f}%{spread['ours']:>20}")
-    print(f"{'plain per-replica loop':<36}{t_loop:>8.1f}{t_loop / t_single:>9.2f}{100 * acc_loop:>9.1f}%{spread['loop']:>20}")
+    for name, t, acc, key in (("one model, batch 100 (the limit)", t_single, acc_single, "single"),
+                              ("flickr-mammal simulator", t_ours, rows[-1]["acc_mean"], "ours"),
+                              ("plain per-replica loop", t_loop, acc_loop, "loop")):
+        print(f"{name:<36}{t:>8.1f}{t / t_single:>9.2f}{100 * acc:>9.1f}%{spread[key]:>20}")
     if t_flwr:
         acc_flwr = f"{100 * why:>9.1f}%" if why is not None else f"{'—':>10}"
         print(f"{'Flower run_simulation':<36}{t_flwr:>8.1f}{t_flwr / t_single:>9.2f}{acc_flwr}")

@@ -168,3 +168,77 @@ def test_a_given_matrix_is_checked():
         DSGD([torch.zeros(4, 2)], StandInComm(4), topology=torch.eye(3))
     with pytest.raises(ValueError, match="summing to 1"):
         DSGD([torch.zeros(4, 2)], StandInComm(4), topology=torch.ones(4, 4))
+
+
+# ---- wired into the trainer: [topology], BN statistics under gossip, torch.distributed ------------------------
+TRAIN = {"data": {"name": "digits", "test_fraction": 0.25},
+         "partition": {"name": "label-exclusive", "num_partitions": 4},
+         "model": {"name": "test_lenet_gn"}, "algorithm": {"name": "qgm"},
+         "solver": {"lr": 0.05, "batch_size": 8, "iterations": 6}, "run": {"seed": 0, "eval_every": 3}}
+
+
+def train_cfg(**sections):
+    import copy
+
+    c = copy.deepcopy(TRAIN)
+    for k, v in sections.items():
+        c[k] = {**c.get(k, {}), **v}
+    return c
+
+
+def test_topology_section_becomes_the_algorithms_mixing_matrix():
+    from catalog.errors import UserError
+    from training.config import parse_config
+    from training.trainer import Trainer
+
+    t = Trainer(train_cfg(partition={"num_partitions": 8}, topology={"name": "torus", "rows": 2}), "/nonexistent")
+    assert torch.equal(t.algo.W, mixing_matrix("torus", 8, rows=2).float())
+    assert torch.equal(Trainer(train_cfg(), "/nonexistent").algo.W, mixing_matrix("ring", 4).float())  # default
+    with pytest.raises(UserError, match=r"^\[topology\] unknown key 'row'; valid keys: name, rows$"):
+        parse_config(train_cfg(topology={"name": "torus", "row": 2}))
+    with pytest.raises(UserError, match=r"^\[topology\] Unknown topology 'star'; topologies: complete, "):
+        parse_config(train_cfg(topology={"name": "star"}))
+    with pytest.raises(UserError, match=r"^\[topology\] is for the gossip algorithms \(dsgd, dsgdm, qgm\)"):
+        parse_config(train_cfg(algorithm={"name": "fedavg"}, topology={"name": "ring"}))
+    with pytest.raises(UserError, match=r"^\[algorithm\] unknown key 'topology'"):
+        parse_config(train_cfg(algorithm={"name": "dsgd", "topology": "ring"}))
+    with pytest.raises(UserError, match=r"^\[topology\] .*num_partitions=32"):
+        Trainer(train_cfg(topology={"name": "social"}), "/nonexistent")
+
+
+def test_shared_bn_statistics_are_gossiped_with_w_not_averaged_over_all(tmp_path):
+    """Under gossip BN running statistics travel like the model: to the neighbours, mixed with W, and counted."""
+    from training.trainer import Trainer
+
+    t = Trainer(train_cfg(model={"name": "test_lenet_bn"}, algorithm={"name": "dsgd"},
+                          solver={"iterations": 1}), tmp_path)
+    L = t.replicas.count
+    before = [b.view(L, -1).clone() for b in t.replicas.buffers]
+    model_bytes = sum(p.view(L, -1).shape[1] for p in t.replicas.params) * BYTES_DENSE
+    buffers = [b.view(L, -1) for b in t.replicas.buffers]
+    sent = t.algo.sync_buffers(buffers, t.replicas.buffer_bytes)
+    for b0, b in zip(before, buffers):
+        assert_close(b.double(), (t.algo.W.double() @ b0.double()), rtol=1e-5, atol=1e-6)
+    assert torch.equal(sent, torch.full((L,), 2.0 * t.replicas.buffer_bytes))        # ring: two neighbours each
+    rows = t.run(resume=False)
+    stats = torch.cat([b.view(L, -1) for b in t.replicas.buffers], 1)
+    assert not torch.allclose(stats[0], stats[1])           # a global mean would have made every row equal
+    assert rows[-1]["bytes"] == 4 * 2 * (model_bytes + t.replicas.buffer_bytes)
+
+
+@pytest.mark.slow
+def test_qgm_on_a_ring_simulator_equals_three_gloo_ranks(tmp_path):
+    """The simulator's W @ x against point-to-point gossip between 3 torch.distributed (gloo) processes."""
+    from training.runner import run_training
+
+    c = train_cfg(partition={"num_partitions": 3}, solver={"iterations": 8}, run={"eval_every": 4},
+                  topology={"name": "ring"})
+    sim = run_training(c, tmp_path / "sim", resume=False)
+    c["run"]["backend"] = "dist"
+    dist = run_training(c, tmp_path / "dist", resume=False)
+    assert len(sim) == len(dist) == 2
+    for a, b in zip(sim, dist):
+        assert max(abs(x - y) for x, y in zip(a["acc"], b["acc"])) <= 0.02
+        assert abs(a["bytes"] - b["bytes"]) <= 0.01 * a["bytes"] and a["bytes"] > 0
+    print(f"\nsim acc {sim[-1]['acc']} bytes {sim[-1]['bytes']:.0f}; dist acc {dist[-1]['acc']} "
+          f"bytes {dist[-1]['bytes']:.0f}")

@@ -100,3 +100,30 @@ def test_resume_continues_the_same_run():
         two.step(prob.grads(b), 0.05, it)
     for x, y in zip(a, b):
         assert torch.equal(x, y)
+
+
+@pytest.mark.parametrize("s", [0, 3])
+def test_gaia_with_staleness_at_threshold_zero_is_ssp(s):
+    """Gaia's GeePS setting: what the others sent arrives s iterations late; at T = 0 (every update sent) and
+    without momentum that is bounded staleness with a fixed delay, step for step, at Gaia's bytes."""
+    from training.algorithms.gaia import Gaia
+
+    prob = LeastSquares(4)
+    a, b = prob.params(), prob.params()
+    gaia = Gaia(a, StandInComm(4), threshold=0.0, staleness=s, momentum=0.0, weight_decay=0.0)
+    ssp = SSP(b, StandInComm(4), staleness=s, momentum=0.0, weight_decay=0.0)
+    for it in range(9):
+        gaia.step(prob.grads(a), 0.05, it)
+        ssp.step(prob.grads(b), 0.05, it)
+    for x, y in zip(a, b):
+        assert_close(x, y)
+    if s:
+        fresh = prob.params()
+        Gaia(fresh, StandInComm(4), threshold=0.0, momentum=0.0, weight_decay=0.0).step(prob.grads(fresh), 0.05, 0)
+        assert not torch.allclose(torch.cat(fresh, 1), torch.cat(prob.params(), 1))
+        late = prob.params()
+        Gaia(late, StandInComm(4), threshold=0.0, staleness=s, momentum=0.0, weight_decay=0.0).step(
+            prob.grads(late), 0.05, 0)
+        own_only = [x - 0.05 / 4 * g for x, g in zip(prob.params(), prob.grads(prob.params()))]
+        for x, y in zip(late, own_only):
+            assert_close(x, y)                            # at step 0 nothing has arrived yet: own update only

@@ -42,6 +42,14 @@ class AlgorithmConfig:
 
 
 @dataclass
+class TopologyConfig:
+    """The gossip graph of the algorithms that take a ``topology`` (dsgd, dsgdm, qgm); the trainer turns it into a
+    Metropolis–Hastings mixing matrix over the partitions (``training.topology``)."""
+    name: str = "ring"
+    options: dict = field(default_factory=dict)      # the graph builder's own arguments (torus: rows)
+
+
+@dataclass
 class SolverConfig:
     lr: float = 0.01
     momentum: float = 0.9
@@ -117,6 +125,7 @@ class TrainConfig:
     solver: SolverConfig
     run: RunConfig
     skewscout: SkewScoutConfig
+    topology: TopologyConfig = field(default_factory=TopologyConfig)
 
     @property
     def eval_every(self) -> int:
@@ -136,8 +145,10 @@ class TrainConfig:
 
 
 SECTIONS = {"data": DataConfig, "partition": PartitionConfig, "model": ModelConfig, "algorithm": AlgorithmConfig,
-            "solver": SolverConfig, "run": RunConfig, "skewscout": SkewScoutConfig}
-OPEN_FIELDS = {"data": "options", "partition": "options", "algorithm": "knobs"}   # keys the chosen entry defines
+            "solver": SolverConfig, "run": RunConfig, "skewscout": SkewScoutConfig, "topology": TopologyConfig}
+OPEN_FIELDS = {"data": "options", "partition": "options", "algorithm": "knobs",    # keys the chosen entry defines
+               "topology": "options"}
+TOPOLOGY_ARGS = ("topology", "topology_opts")     # an algorithm's graph comes from [topology], not [algorithm]
 
 
 def _entry_keys(section: str, name: str) -> list[str]:
@@ -148,8 +159,18 @@ def _entry_keys(section: str, name: str) -> list[str]:
     if section == "partition":
         from training.partitions import PARTITIONERS
         return keyword_args(PARTITIONERS.lookup(name), leave_out=("num_partitions", "seed"))
+    if section == "topology":
+        from training.topology import TOPOLOGIES
+        return keyword_args(TOPOLOGIES.lookup(name), leave_out=("k",))
     from training.algorithms import ALGORITHMS, Algorithm
-    return keyword_args(ALGORITHMS.lookup(name), leave_out=tuple(keyword_args(Algorithm)) + ("compress_mask",))
+    return keyword_args(ALGORITHMS.lookup(name),
+                        leave_out=tuple(keyword_args(Algorithm)) + ("compress_mask",) + TOPOLOGY_ARGS)
+
+
+def takes_topology(algorithm: str) -> bool:
+    """Whether the registered algorithm gossips over a graph (its constructor takes ``topology``)."""
+    from training.algorithms import ALGORITHMS
+    return "topology" in keyword_args(ALGORITHMS.lookup(algorithm))
 
 
 def _section(section: str, raw: dict):
@@ -194,5 +215,10 @@ def parse_config(config: dict) -> TrainConfig:
         raise UserError(f"model.bn_stats {c.model.bn_stats!r}: use one of {', '.join(BN_POLICIES)}")
     if c.run.backend not in BACKENDS:
         raise UserError(f"run.backend {c.run.backend!r}: use one of {', '.join(BACKENDS)}")
+    if "topology" in config and not takes_topology(c.algorithm.name):
+        from training.algorithms import list_algorithms
+        gossip = ", ".join(a for a in list_algorithms() if takes_topology(a))
+        raise UserError(f"[topology] is for the gossip algorithms ({gossip}); algorithm {c.algorithm.name!r} talks "
+                        f"to every partition, so leave [topology] out")
     return c
 

@@ -27,7 +27,8 @@ class Registry(dict):
 
     def lookup(self, name: str):
         if name not in self:
-            raise ValueError(f"Unknown {self.kind} {name!r}; {self.kind}s: {', '.join(self.names())}")
+            plural = self.kind[:-1] + "ies" if self.kind.endswith("y") else self.kind + "s"
+            raise ValueError(f"Unknown {self.kind} {name!r}; {plural}: {', '.join(self.names())}")
         return self[name]
 
 

@@ -36,22 +36,24 @@ def oracle(results: list[dict], target: float, measure: str = "to-target") -> di
 
 def _result(config: dict, label: str, rows: list[dict]) -> dict:
     name = config["algorithm"]["name"]
-    return {"label": label, "knob": config["algorithm"].get(ALGORITHMS[name].knob), "algorithm": name,
+    return {"label": label, "knob": config["algorithm"].get(ALGORITHMS[name].sweep_knob()), "algorithm": name,
             "rows": rows, "final_acc": rows[-1]["acc_mean"], "bytes": rows[-1]["bytes"]}
 
 
 def grid_configs(config: dict, grid: list | None, out_root: Path) -> list[tuple[dict, str, str]]:
     name = config.get("algorithm", {}).get("name", "bsp")
     algo = ALGORITHMS.get(name)
-    if algo is None or not algo.knob:
-        raise UserError(f"algorithm {name!r} has no knob to sweep; sweep gaia, fedavg or dgc")
+    knob = algo.sweep_knob() if algo is not None else None
+    if knob is None:
+        sweepable = ", ".join(a for a in ALGORITHMS.names() if ALGORITHMS[a].sweep_knob())
+        raise UserError(f"algorithm {name!r} has no knob to sweep; sweep one of {sweepable}")
     values = grid or list(algo.knob_grid)
     out = []
     for v in values:
         c = copy.deepcopy(config)
-        c["algorithm"][algo.knob] = v
+        c["algorithm"][knob] = v
         c.get("skewscout", {}).pop("enabled", None)
-        out.append((c, str(out_root / f"{name}-{algo.knob}={v}"), f"{name} {algo.knob}={v}"))
+        out.append((c, str(out_root / f"{name}-{knob}={v}"), f"{name} {knob}={v}"))
     return out
 
 
@@ -62,6 +64,7 @@ def sweep(config: dict, out_root: str | Path, grid: list | None = None, *, jobs:
     if with_bsp:
         b = copy.deepcopy(config)
         b["algorithm"] = {"name": "bsp"}
+        b.pop("topology", None)                        # BSP talks to every partition
         runs.append((b, str(out_root / "bsp"), "bsp"))
 
     def show(i, rows):

@@ -1,4 +1,3 @@
-# Awaits registration: the builders are a plain dict until the refactor's registry lands (issue 14).
 """Gossip topologies: who talks to whom, as a symmetric doubly stochastic mixing matrix ``W`` ``[K, K]``.
 
 Every graph gets Metropolis–Hastings weights, ``w_ij = 1 / (1 + max(d_i, d_j))`` on an edge and
@@ -9,16 +8,30 @@ Graphs: ``complete``; ``ring`` (i ~ i ± 1); ``torus`` (2-D periodic grid, ``row
 factorisation unless ``rows`` is given); ``exponential`` (i ~ i ± 2^j mod k for every 2^j < k);
 ``social`` (networkx's Davis Southern Women graph, 32 nodes: 18 women then 14 events in networkx's node
 order, the 32-node topology of Lin et al. 2021, arXiv 2102.04761).
+
+A graph is a builder ``fn(k, **options) -> edges`` decorated with ``@register_topology`` (its function name is the
+``[topology] name``, its keyword arguments that section's valid keys), the same registry style as models and
+algorithms; ``mixing_matrix`` turns it into ``W``.
 """
 from __future__ import annotations
 
-import inspect
 import math
-from collections.abc import Callable
 
 import torch
 
+from training.registry import Registry, keyword_args
+
 Edges = set[tuple[int, int]]
+TOPOLOGIES = Registry("topology")
+
+
+def register_topology(fn):
+    """Function decorator: ``fn(k, **options) -> edges`` becomes ``[topology] name = fn.__name__``."""
+    return TOPOLOGIES.register(fn)
+
+
+def list_topologies(pattern: str = "*") -> list[str]:
+    return TOPOLOGIES.names(pattern)
 
 
 def _link(k: int, i: int, j: int, edges: Edges) -> None:
@@ -27,11 +40,13 @@ def _link(k: int, i: int, j: int, edges: Edges) -> None:
         edges.add((min(i, j), max(i, j)))
 
 
-def _complete(k: int) -> Edges:
+@register_topology
+def complete(k: int) -> Edges:
     return {(i, j) for i in range(k) for j in range(i + 1, k)}
 
 
-def _ring(k: int) -> Edges:
+@register_topology
+def ring(k: int) -> Edges:
     edges: Edges = set()
     for i in range(k):
         _link(k, i, i + 1, edges)
@@ -50,7 +65,8 @@ def torus_shape(k: int, rows: int | None = None) -> tuple[int, int]:
     return rows, k // rows
 
 
-def _torus(k: int, rows: int | None = None) -> Edges:
+@register_topology
+def torus(k: int, rows: int | None = None) -> Edges:
     r, c = torus_shape(k, rows)
     edges: Edges = set()
     for a in range(r):
@@ -61,7 +77,8 @@ def _torus(k: int, rows: int | None = None) -> Edges:
     return edges
 
 
-def _exponential(k: int) -> Edges:
+@register_topology
+def exponential(k: int) -> Edges:
     edges: Edges = set()
     for i in range(k):
         hop = 1
@@ -75,7 +92,8 @@ def _exponential(k: int) -> Edges:
 SOCIAL_NODES = 32
 
 
-def _social(k: int) -> Edges:
+@register_topology
+def social(k: int) -> Edges:
     if k != SOCIAL_NODES:
         raise ValueError(f"topology 'social' is the 32-node Davis Southern Women graph, but k={k} partitions "
                          f"were asked for; use num_partitions={SOCIAL_NODES} or another topology "
@@ -88,14 +106,6 @@ def _social(k: int) -> Edges:
     index = {node: i for i, node in enumerate(g.nodes)}       # networkx's fixed order: women, then events
     return {(min(index[a], index[b]), max(index[a], index[b])) for a, b in g.edges}
 
-
-TOPOLOGIES: dict[str, Callable[..., Edges]] = {
-    "complete": _complete,
-    "ring": _ring,
-    "torus": _torus,
-    "exponential": _exponential,
-    "social": _social,
-}
 
 
 def metropolis_hastings(k: int, edges: Edges) -> torch.Tensor:
@@ -116,11 +126,11 @@ def mixing_matrix(name: str, k: int, **opts) -> torch.Tensor:
 
     ``opts`` go to the builder (only ``torus`` takes one: ``rows``)."""
     if name not in TOPOLOGIES:
-        raise ValueError(f"unknown topology {name!r}; topologies are {', '.join(TOPOLOGIES)}")
+        raise ValueError(f"unknown topology {name!r}; topologies are {', '.join(list_topologies())}")
     if int(k) < 1:
         raise ValueError(f"a topology needs at least one node, got k={k}")
     build = TOPOLOGIES[name]
-    unknown = sorted(set(opts) - set(list(inspect.signature(build).parameters)[1:]))
+    unknown = sorted(set(opts) - set(keyword_args(build, leave_out=("k",))))
     if unknown:
         raise ValueError(f"topology {name!r} does not take {unknown}")
     edges = build(int(k), **opts)

@@ -16,13 +16,14 @@ from catalog.errors import UserError
 from training import checkpoint
 from training.algorithms import ALGORITHMS
 from training.comm import Comm, LocalComm
-from training.config import TrainConfig
+from training.config import TrainConfig, takes_topology
 from training.data import Data, load_data
 from training.evaluation import replica_accuracy
 from training.partitions import create_partitioner
 from training.replicas import Replicas
 from training.sampler import Sampler
 from training.state import TrainState
+from training.topology import mixing_matrix
 
 
 @dataclass
@@ -78,6 +79,12 @@ class Trainer:
         views = [p.data.view(self.replicas.count, -1) for p in self.replicas.params]
         wiring = {"compress_mask": self.replicas.compress} if cls.compresses else {}
         try:
+            if takes_topology(a.name):
+                t = self.cfg.topology
+                wiring["topology"] = mixing_matrix(t.name, self.comm.world, **t.options)
+        except ValueError as e:
+            raise UserError(f"[topology] {e}") from None
+        try:
             algo = cls(views, self.comm, momentum=solver.momentum, weight_decay=solver.weight_decay, lr0=solver.lr,
                        **wiring, **a.knobs)
         except (TypeError, ValueError) as e:
@@ -109,9 +116,8 @@ class Trainer:
         with torch.no_grad():
             sent = self.algo.step([p.grad.view(L, -1) for p in self.replicas.params], lr, self.iteration)
             if self.replicas.buffers and self.cfg.model.bn_stats == "shared" and self.algo.syncs_at(self.iteration):
-                for b in self.replicas.buffers:
-                    b.view(L, -1).copy_(self.comm.mean(b.view(L, -1)))
-                sent = sent + self.replicas.buffer_bytes
+                sent = sent + self.algo.sync_buffers([b.view(L, -1) for b in self.replicas.buffers],
+                                                     self.replicas.buffer_bytes)
         self.bytes += sent.to(torch.float64)
         return float(losses.detach().mean())
 

@@ -21,6 +21,8 @@ class Algorithm(ABC):
     name: ClassVar[str]
     knob: ClassVar[str | None] = None           # the communication knob SkewScout moves
     knob_grid: ClassVar[tuple] = ()             # the paper's static grid, loosest last
+    grid_only_knob: ClassVar[str | None] = None  # a setting `sweep` may grid (over knob_grid) but SkewScout cannot
+                                                # move within a run (SSP's staleness sizes its gradient ring)
     knob_follows_lr: ClassVar[bool] = False     # the knob in effect is knob × lr / lr0 (Gaia's T)
     delivers_average: ClassVar[bool] = False    # replicas become their equal average at each sync (FedAvg)
     knob_tighter_is_lower: ClassVar[bool] = True   # a lower knob value communicates more
@@ -34,6 +36,11 @@ class Algorithm(ABC):
         self.mom = [torch.zeros_like(p) for p in params]
         if knobs:
             raise ValueError(f"{self.name} does not take {sorted(knobs)}")
+
+    @classmethod
+    def sweep_knob(cls) -> str | None:
+        """What a static grid (``flickr-mammal sweep``) varies: the knob, else the grid-only setting."""
+        return cls.knob or cls.grid_only_knob
 
     def get_knob(self):
         return getattr(self, self.knob) if self.knob else None
@@ -53,6 +60,14 @@ class Algorithm(ABC):
     def syncs_at(self, iteration: int) -> bool:
         """Whether replicas exchange models (and shared BN statistics) after this iteration."""
         return self.syncs_every_iteration
+
+    def sync_buffers(self, buffers: list[torch.Tensor], bytes_per_replica: float) -> torch.Tensor:
+        """Share BN running statistics (``[L, n]`` views) the way models are shared at a sync: here every row
+        becomes the mean over all K replicas. Returns the bytes each local replica sent (``bytes_per_replica`` is
+        one replica's statistics, dense)."""
+        for b in buffers:
+            b.copy_(self.comm.mean(b))
+        return torch.full((self.params[0].shape[0],), float(bytes_per_replica))
 
     end_iteration: int | None = None          # set by the trainer: the run's length
 

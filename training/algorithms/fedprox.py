@@ -1,12 +1,13 @@
-# Awaits registration (register_algorithm), configs and CLI once the engine refactor lands (issue 14).
 """FedProx (Li et al. 2020, arXiv 1812.06127): FederatedAveraging whose local steps are pulled towards the
 round's global model, ``g <- g + μ (w - w_global)``, w_global the last average (the initial model before the
 first). ``mu = 0`` is FedAvg exactly. Bytes as FedAvg: the model once per round."""
 from __future__ import annotations
 
+from training.algorithms.base import register_algorithm
 from training.algorithms.fedavg import FedAvg
 
 
+@register_algorithm
 class FedProx(FedAvg):
     name = "fedprox"
 

@@ -1,4 +1,3 @@
-# Awaits registration (register_algorithm), configs and CLI once the engine refactor lands (issue 14).
 """Gossip training on a topology: every replica takes a local step, then every ``gossip_every`` iterations
 averages with its neighbours only, ``x <- W x`` (``comm.mix``), W a symmetric doubly stochastic mixing
 matrix (``training.topology``). Replicas never become one model; they reach consensus at the speed of W's
@@ -15,16 +14,21 @@ spectral gap.
   ``m̂ <- μ m̂ + (1 - μ) (x - x') / lr`` with μ = β unless given.
 
 Bytes: at each gossip step every replica sends its whole model to each neighbour, 4 B × n × degree.
-The communication knob SkewScout moves is ``gossip_every``.
+The communication knob SkewScout moves is ``gossip_every``. Shared BN statistics are gossiped with the same
+``W`` at each gossip step (``sync_buffers``), not averaged over all replicas.
+
+The trainer builds ``W`` from the config's ``[topology]`` section (``name`` and the graph's options) and hands it
+over as ``topology``.
 """
 from __future__ import annotations
 
 import torch
 
-from training.algorithms.base import BYTES_DENSE, Algorithm
+from training.algorithms.base import BYTES_DENSE, Algorithm, register_algorithm
 from training.topology import degrees, mixing_matrix
 
 
+@register_algorithm
 class DSGD(Algorithm):
     """D-PSGD: a plain local SGD step, then gossip with the neighbours every ``gossip_every`` iterations.
 
@@ -85,6 +89,12 @@ class DSGD(Algorithm):
             n += p.shape[1]
         return (self.degree * (n * BYTES_DENSE)).to(torch.float32)
 
+    def sync_buffers(self, buffers, bytes_per_replica):
+        """BN statistics travel with the model to the neighbours and are mixed with the same ``W``."""
+        for b in buffers:
+            b.copy_(self.comm.mix(b, self.W.to(b.dtype)))
+        return (self.degree * bytes_per_replica).to(torch.float32)
+
     def state_dict(self):
         return super().state_dict() | {"since_gossip": self._since_gossip}
 
@@ -93,6 +103,7 @@ class DSGD(Algorithm):
         self._since_gossip = state.get("since_gossip", 0)
 
 
+@register_algorithm
 class DSGDm(DSGD):
     """D-PSGD with local momentum (heavy ball, or Nesterov with ``nesterov=True``)."""
 
@@ -107,6 +118,7 @@ class DSGDm(DSGD):
         p.sub_(lr * (g + self.momentum * m) if self.nesterov else lr * m)
 
 
+@register_algorithm
 class QGM(DSGDm):
     """QG-DSGDm: the momentum buffer (``self.mom``, m̂) follows the model's displacement across the local
     step *and* the gossip, ``m̂ <- μ m̂ + (1 - μ) (x_before - x_after) / lr``, so it carries the neighbours'

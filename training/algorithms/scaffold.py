@@ -1,4 +1,3 @@
-# Awaits registration (register_algorithm), configs and CLI once the engine refactor lands (issue 14).
 """SCAFFOLD (Karimireddy et al. 2020, arXiv 1910.06378, Algorithm 1, full participation, global step size 1):
 FederatedAveraging whose local steps are corrected by control variates, ``g <- g - c_i + c``. At the end of
 a round, option II: ``c_i+ = c_i - c + Δ_i / Σ lr``, Δ_i the round's local displacement before momentum
@@ -11,10 +10,11 @@ from __future__ import annotations
 
 import torch
 
-from training.algorithms.base import BYTES_DENSE
+from training.algorithms.base import BYTES_DENSE, register_algorithm
 from training.algorithms.fedavg import FedAvg
 
 
+@register_algorithm
 class Scaffold(FedAvg):
     name = "scaffold"
 

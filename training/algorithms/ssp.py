@@ -1,4 +1,3 @@
-# Awaits registration (register_algorithm), configs and CLI once the engine refactor lands (issue 14).
 """Bounded staleness (Stale Synchronous Parallel, Ho et al. 2013): BSP's update, but a partition sees the
 others' gradients up to ``staleness`` iterations late, as workers of a parameter server with a staleness
 bound do; its own gradient it sees at once.
@@ -13,19 +12,22 @@ receivers read the source's slot for the lag they are owed (``comm.sum_others`` 
 ``comm.mix`` with a 0/1 selection matrix per lag for random delays).
 
 Bytes: each partition sends its dense gradient every iteration, as in BSP (staleness trades waiting for
-stragglers, not bytes, so there is no communication knob).
+stragglers, not bytes, so there is no communication knob; ``flickr-mammal sweep`` grids the staleness).
 """
 from __future__ import annotations
 
 import torch
 
-from training.algorithms.base import BYTES_DENSE, Algorithm
+from training.algorithms.base import BYTES_DENSE, Algorithm, register_algorithm
 
 DELAYS = ("fixed", "random")
 
 
+@register_algorithm
 class SSP(Algorithm):
     name = "ssp"
+    grid_only_knob = "staleness"
+    knob_grid = (0, 2, 8, 32)
 
     def __init__(self, params, comm, staleness: int = 2, delay: str = "fixed", seed: int = 0, **kw):
         super().__init__(params, comm, **kw)
