@@ -115,7 +115,8 @@ def test_each_verb_same_settings_and_results_with_and_without_prefect(tmp_path, 
         for flag, path in cats.items():
             got.clear()
             args = [a.replace("{home}", str(path.parent)) for a in argv]
-            assert main([*args, "--catalog", str(path), "--json", f"--{'' if flag == 'prefect' else 'no-'}prefect"]) == 0
+            prefect = "--prefect" if flag == "prefect" else "--no-prefect"
+            assert main([*args, "--catalog", str(path), "--json", prefect]) == 0
             received.append([g for g in got if not isinstance(g, tuple)])
             outs.append(json.loads(capsys.readouterr().out))
             if flag == "prefect" and argv[0] in ("crawl", "download"):
