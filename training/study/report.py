@@ -7,7 +7,8 @@ import json
 import time
 from pathlib import Path
 
-from training.study import figures, metrics
+from catalog.errors import UserError
+from training.study import beyond, figures, metrics
 from training.study.experiments import EXPERIMENTS, base_config
 from training.study.experiments import f4 as f4_runs
 from training.study.protocol import EVALUATION, TUNING, F4Setting
@@ -49,6 +50,9 @@ def run_study(out_dir: str | Path = "docs/study", *, quick: bool = False, seeds:
               runs_dir: str | Path | None = None, command: str = "flickr-mammal study",
               f4_mnist: str | None = None) -> dict:
     """Run (or reuse) every run, write OUT/REPORT.md, its figures and summary.json; return the summary."""
+    if f4_mnist and "F4" in (experiments or EXPERIMENTS):
+        raise UserError("--f4-mnist: F4 runs the settings fixed in training/study/protocol.py (digits); an MNIST "
+                        "setting belongs there, added before a controller is judged on it")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = data or {"name": "digits", "test_fraction": 0.25}
@@ -68,10 +72,11 @@ def run_study(out_dir: str | Path = "docs/study", *, quick: bool = False, seeds:
 
 def write(out: Path, results: dict, names: list[str], meta: metrics.StudyMeta) -> dict:
     """Summary, figures, REPORT.md and summary.json from the runs' metrics rows."""
+    beyond_part = beyond.kept(out)          # F6–F8 (training/study/beyond.py) are carried over, never rerun here
     summary = keep_previous(out, metrics.summarize(results, names, meta), names)
     figures.draw_all(out, summary, results)
-    (out / "REPORT.md").write_text(render(summary))
-    as_json = summary.to_json()
+    (out / "REPORT.md").write_text(render(summary) + (beyond.render(beyond_part) if beyond_part else ""))
+    as_json = summary.to_json() | beyond_part
     (out / "summary.json").write_text(json.dumps(as_json, indent=2, default=str))
     return as_json
 
