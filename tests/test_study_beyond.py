@@ -1,0 +1,79 @@
+"""F6–F8 (training/study/beyond.py): plan, verdicts on hand-built runs, and a report that keeps F1–F5 intact."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from training.study import beyond
+
+
+def rows(final: float, spread: float = 0.1, evals=(50, 100, 150), mb: float = 10.0) -> list[dict]:
+    """A run's metrics rows ending at ``final`` accuracy, partitions ``spread`` apart."""
+    return [{"iteration": it, "acc_mean": final * (i + 1) / len(evals), "bytes": mb * 1e6 * (i + 1) / len(evals),
+             "acc": [final - spread / 2, final + spread / 2]} for i, it in enumerate(evals)]
+
+
+def results_f6(qgm_gain: float) -> dict:
+    out = {}
+    for seed, noise in enumerate((-0.005, 0.0, 0.005)):
+        for topo in ("ring", "social"):
+            for alpha in beyond.ALPHAS:
+                gain = qgm_gain if alpha == 0.1 else qgm_gain / 4
+                out[("F6", (topo, alpha, "dsgdm"), seed)] = rows(0.7 + noise)
+                out[("F6", (topo, alpha, "qgm"), seed)] = rows(0.7 + gain + noise)
+    return out
+
+
+def test_plan_shares_identical_runs_and_puts_geographic_last(tmp_path):
+    planned = beyond.plan(("F6", "F7", "F8"), 1, {"name": "digits"}, "m.parquet", tmp_path)
+    folders = {key: f for key, _, f in planned}
+    assert folders[("F6", ("ring", 0.1, "qgm"), 0)] == folders[("F8", ("dirichlet 0.1", "QGM + GN (ring)"), 0)]
+    assert folders[("F7", ("iid", 0), 0)] != folders[("F7", ("label-exclusive", 0), 0)]
+    geo = [c["data"]["name"] == "manifest" for _, c, _ in planned]
+    assert any(geo) and geo == sorted(geo)                       # every geographic run after every digits run
+    social = next(c for (n, k, _), c, _ in planned if n == "F6" and k[0] == "social")
+    assert social["partition"]["num_partitions"] == 32 and social["solver"]["batch_size"] * 32 == 160
+
+
+def test_f6_verdict_needs_a_gain_beyond_noise_at_strong_skew():
+    yes = beyond.f6_summary(results_f6(0.05))
+    assert yes["reproduced"] and yes["gain_grows_with_skew"]
+    assert [round(r["gain"], 6) for r in yes["rows"]] == [1.25, 5.0, 1.25, 5.0]
+    no = beyond.f6_summary(results_f6(0.005))                   # half a point: within the bar's 1 point
+    assert not no["reproduced"]
+    text = beyond.render({"F6": no, "beyond_meta": {}})
+    assert "**Verdict: not reproduced.**" in text and "Why, from the runs" in text and "50, 100, 150" in text
+
+
+def test_f7_extra_cost_of_staleness_under_skew():
+    res = {}
+    for seed in range(3):
+        for s in beyond.STALENESS:
+            res[("F7", ("iid", s), seed)] = rows(0.9 - 0.001 * s)
+            res[("F7", ("label-exclusive", s), seed)] = rows(0.9 - 0.004 * s + 0.001 * seed)
+    f7 = beyond.f7_summary(res)
+    assert f7["extra_cost_under_skew"][32] == __import__("pytest").approx(100 * 0.003 * 32)
+    assert f7["reproduced"] and f7["grows_with_staleness"]
+    flat = {k: rows(0.9) for k in res}
+    assert not beyond.f7_summary(flat)["reproduced"]
+
+
+def test_write_keeps_f1_to_f5_and_replaces_only_the_beyond_part(tmp_path):
+    (tmp_path / "REPORT.md").write_text("# F1-F5 report\n\nkept text\n")
+    (tmp_path / "summary.json").write_text(json.dumps({"F1": {"bsp": 1}}))
+    res = results_f6(0.05)
+    for seed in range(3):
+        for skew in ("label-exclusive", "dirichlet 0.1"):
+            for i, name in enumerate(beyond.REMEDIES):
+                res[("F8", (skew, name), seed)] = rows(0.6 + 0.02 * i, mb=10.0 * (i + 1))
+    summary = {"F6": beyond.f6_summary(res), "F8": beyond.f8_summary(res),
+               "beyond_meta": {"data": "digits", "seeds": 3, "iterations": 150}}
+    for _ in range(2):                                           # twice: the second replaces the first
+        beyond.write(tmp_path, summary)
+    text = (tmp_path / "REPORT.md").read_text()
+    assert text.startswith("# F1-F5 report\n\nkept text\n") and text.count(beyond.MARKER) == 1
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert saved["F1"] == {"bsp": 1} and saved["F8"]["best"]["label-exclusive"]["best"] == "SkewScout (FedAvg + GN)"
+    assert "| SkewScout (FedAvg + GN) | 72.0 ± 0.0 / 70 | 72.0 ± 0.0 / 70 |" in text
+    assert all(Path(tmp_path / f).stat().st_size > 10_000 for f in ("f6_qgm.png", "f8_remedies.png"))
+    assert beyond.kept(tmp_path).keys() == {"F6", "F8", "beyond_meta"}
