@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from catalog import connect, load_classes, select_classes
-from pipeline.crawl import Credentials, FlickrClient, crawl, upload_range
+from pipeline.crawl import CrawlSettings, Credentials, crawl
 from pipeline.sim import DEMO_API_KEY, DEMO_API_SECRET, SimServer, World
 
 
@@ -25,37 +25,39 @@ def main():
     world = World(0, a.scale, classes=classes)
     sizes = {lid: len(ix.rows) for lid, ix in world.index.items()}
     ideal_pages = sum(-(-n // 250) for n in sizes.values())
-    lo, hi = upload_range(None, "2021-01-01")
+    names = a.classes.split(",")
     os.environ["FLICKR_API_KEY"], os.environ["FLICKR_API_SECRET"] = DEMO_API_KEY, DEMO_API_SECRET
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     with tempfile.TemporaryDirectory() as d, SimServer(world) as s:
+        settings = CrawlSettings(api_url=s.rest_url, classes=names, max_upload_date="2021-01-01", rate=1e9)
         con = connect(Path(d) / "plain.duckdb")
         t0 = time.perf_counter()
-        out = crawl(con, FlickrClient(Credentials(DEMO_API_KEY, DEMO_API_SECRET), s.rest_url, calls_per_hour=1e9),
-                    classes, lo, hi, show_progress=False)
+        out = crawl(con, settings, credentials=Credentials(DEMO_API_KEY, DEMO_API_SECRET), show_progress=False)
         plain = time.perf_counter() - t0
         con.close()
         splits = sum(c["windows_split"] for c in out["classes"])
         from flows.crawl import crawl_flow
-        crawl_flow(str(Path(d) / "warm.duckdb"), s.rest_url, ["Skunk"], max_upload_date="2021-01-01", rate=1e9)
+        crawl_flow(str(Path(d) / "warm.duckdb"), CrawlSettings(api_url=s.rest_url, classes=["Skunk"],
+                                                               max_upload_date="2021-01-01", rate=1e9))
         t0 = time.perf_counter()
-        crawl_flow(str(Path(d) / "prefect.duckdb"), s.rest_url, a.classes.split(","), max_upload_date="2021-01-01",
-                   rate=1e9)
+        crawl_flow(str(Path(d) / "prefect.duckdb"), settings)
         flowed = time.perf_counter() - t0
         empty = _empty_flow_seconds(len(classes))
     calls = out["api_calls"] - 1      # minus the key check
-    print(f"\nclasses {a.classes}: sizes {list(sizes.values())} (cap 4,000), {sum(sizes.values())} (photo, class) pairs")
+    print(f"\nclasses {a.classes}: sizes {list(sizes.values())} (cap 4,000), "
+          f"{sum(sizes.values())} (photo, class) pairs")
     print(f"{'':<28}{'value':>12}")
     print(f"{'photos/s (no Prefect)':<28}{out['new_photos'] / plain:>12.0f}")
     print(f"{'API search calls':<28}{calls:>12}")
-    print(f"{'ideal Σceil(n/250)+probes':<28}{ideal_pages + splits:>12}   ({ideal_pages} pages + {splits} split probes)")
+    print(f"{'ideal Σceil(n/250)+probes':<28}{ideal_pages + splits:>12}   "
+          f"({ideal_pages} pages + {splits} split probes)")
     print(f"{'calls / ideal':<28}{calls / (ideal_pages + splits):>12.3f}   (goal ≤ 1.05)")
     print(f"{'wall without Prefect (s)':<28}{plain:>12.2f}")
     print(f"{'wall with Prefect (s)':<28}{flowed:>12.2f}")
     print(f"{'Prefect share of wall':<28}{max(0.0, flowed - plain) / flowed:>12.1%}   (goal < 5%)")
     print(f"{'empty flow, same tasks (s)':<28}{empty:>12.2f}   (Prefect's fixed cost per flow run; at Flickr's "
-          f"3,600 calls/hour these {calls} calls take {calls / 3600 * 60:.1f} min, so its share is "
-          f"{empty / (calls + empty):.2%})")
+          f"3,600 calls/hour these {calls} calls take {calls / 3600 * 60:.1f} min, "
+          f"so its share is {empty / (calls + empty):.2%})")
 
 
 def _empty_flow_seconds(n_tasks: int) -> float:

@@ -90,7 +90,8 @@ def main():
         # img2dataset
         (work / "urls.txt").write_text("\n".join(urls) + "\n")
         i2d = REPO / ".venv-bench" / "bin" / "img2dataset"
-        cmd = [str(i2d)] if i2d.exists() else [sys.executable, "-c", "import fire, img2dataset; fire.Fire(img2dataset.download)"]
+        cmd = [str(i2d)] if i2d.exists() else [sys.executable, "-c",
+                                               "import fire, img2dataset; fire.Fire(img2dataset.download)"]
         theirs = run_measured(cmd + ["--url_list", str(work / "urls.txt"), "--output_folder", str(work / "i2d"),
                                      "--processes_count", "2", "--thread_count", "64", "--output_format", "files",
                                      "--image_size", "256", "--resize_mode", "keep_ratio", "--encode_quality", "95",

@@ -1,7 +1,9 @@
-"""The MNIST table in docs/mnist-table.md: BSP, Gaia, FedAvg and DGC × IID vs label-exclusive × LeNet-BN vs
-LeNet-GN, each a `flickr-mammal train` run of training/configs/mnist_bsp.toml with --set overrides.
+"""The MNIST table in docs/mnist-table.md: BSP, Gaia, FedAvg and DGC × IID vs label-exclusive ×
+LeNet-BN vs LeNet-GN, each a `flickr-mammal train` run of training/configs/mnist_bsp.toml with --set
+overrides.
 
-    .venv/bin/python benchmarks/mnist_table.py [--mnist ../shared/data/mnist] [--iterations 500] [--out runs/mnist-table]
+    .venv/bin/python benchmarks/mnist_table.py [--mnist ../shared/data/mnist] [--iterations 500] \
+        [--out runs/mnist-table]
 """
 from __future__ import annotations
 
@@ -53,11 +55,13 @@ def main() -> int:
     bsp = {(m, p): b for m, p, al, _, b, _ in results if al == "bsp"}
     acc = {(m, p, al): x for m, p, al, x, _, _ in results}
     lines = ["# MNIST table: the four algorithms, IID vs label-exclusive, LeNet-BN vs LeNet-GN", "",
-             f"MNIST's 10k test set (8,000 train / 2,000 shared test, stratified), 5 partitions, batch 20 per partition, "
-             f"{a.iterations} iterations, SGD momentum 0.9, wd 5e-4, LR 0.01 ×0.1 at 50% and 75%, seed 0, CPU. "
+             "MNIST's 10k test set (8,000 train / 2,000 shared test, stratified), 5 partitions, "
+             f"batch 20 per partition, {a.iterations} iterations, SGD momentum 0.9, wd 5e-4, "
+             "LR 0.01 ×0.1 at 50% and 75%, seed 0, CPU. "
              "Accuracy is the mean over partitions of each partition's model on the shared test set; bytes are what "
              "all partitions sent (BN statistics included). Knobs: Gaia T0 = 0.1, FedAvg Iter_local = 50, "
-             "DGC sparsity 99.9% after warm-up. Made by `benchmarks/mnist_table.py`, which runs the commands below.", "",
+             "DGC sparsity 99.9% after warm-up. Made by `benchmarks/mnist_table.py`, which runs the commands "
+             "below.", "",
              "| model | partitions | algorithm | accuracy | MB sent | vs BSP bytes | skew cost (IID − label-excl.) |",
              "|---|---|---|---:|---:|---:|---:|"]
     for m, p, al, x, b, _ in results:
