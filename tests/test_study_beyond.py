@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from training.study import beyond
 
 
@@ -50,12 +52,16 @@ def test_f7_extra_cost_of_staleness_under_skew():
     for seed in range(3):
         for s in beyond.STALENESS:
             res[("F7", ("iid", s), seed)] = rows(0.9 - 0.001 * s)
-            res[("F7", ("label-exclusive", s), seed)] = rows(0.9 - 0.004 * s + 0.001 * seed)
+            res[("F7", ("label-exclusive", s), seed)] = rows(0.9 - (0.03 + 0.004 * s if s else 0) + 0.001 * seed)
     f7 = beyond.f7_summary(res)
-    assert f7["extra_cost_under_skew"][32] == __import__("pytest").approx(100 * 0.003 * 32)
-    assert f7["reproduced"] and f7["grows_with_staleness"]
+    assert f7["extra_cost_under_skew"][32] == pytest.approx(3 + 100 * 0.003 * 32)
+    assert f7["reproduced"] and f7["grows_with_staleness"] and f7["diverged"] == []
     flat = {k: rows(0.9) for k in res}
     assert not beyond.f7_summary(flat)["reproduced"]
+    unstable = res | {("F7", ("iid", 2), seed): rows(0.15) for seed in range(3)}     # IID itself diverges at s = 2
+    f7 = beyond.f7_summary(unstable)
+    assert f7["diverged"] == [["iid", 2]] and not f7["reproduced"]
+    assert "iid s = 2" in beyond.render({"F7": f7})
 
 
 def test_write_keeps_f1_to_f5_and_replaces_only_the_beyond_part(tmp_path):

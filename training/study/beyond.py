@@ -27,6 +27,7 @@ K = 8                                # ring, F7, F8
 K_SOCIAL = 32                        # the Davis Southern Women graph
 ALPHAS = (1.0, 0.1)                  # Dirichlet: mild, strong skew
 STALENESS = (0, 2, 8, 32)
+DIVERGED = 0.3                       # a run ending below 3× chance (10 classes) lost stability, it did not just degrade
 ITER_LOCAL = 20                      # FedAvg-family rounds in F8
 FEDPROX_MU = 0.1
 GEO_IMG_SIZE = 16                    # the export's photos, downscaled to keep F8's geographic column cheap
@@ -188,10 +189,12 @@ def f7_summary(results: dict) -> dict | None:
     cost = {(r["partition"], r["staleness"]): r for r in out["rows"]}
     extra = {s: cost[("label-exclusive", s)]["cost"] - cost[("iid", s)]["cost"] for s in STALENESS[1:]
              if ("label-exclusive", s) in cost and ("iid", s) in cost}
-    s_max = max(extra) if extra else None
     out["extra_cost_under_skew"] = extra
-    out["reproduced"] = bool(extra) and extra[s_max] > 2 and beyond_noise(
-        extra[s_max], cost[("label-exclusive", s_max)]["acc"], cost[("iid", s_max)]["acc"], floor=2)
+    out["diverged"] = sorted([r["partition"], r["staleness"]] for r in out["rows"] if r["acc"]["mean"] < DIVERGED)
+    iid_diverged = {s for p, s in out["diverged"] if p == "iid"}
+    out["reproduced"] = bool(extra) and all(
+        s not in iid_diverged and beyond_noise(v, cost[("label-exclusive", s)]["acc"], cost[("iid", s)]["acc"], floor=2)
+        and v > 0 for s, v in extra.items())
     out["grows_with_staleness"] = bool(extra) and all(np.diff([extra[s] for s in sorted(extra)]) >= -0.5)
     return out
 
@@ -255,7 +258,8 @@ def render(summary: dict) -> str:
                 for s in STALENESS) + " |")
         extra = ", ".join(f"s = {s}: {v:+.1f}" for s, v in sorted(f7["extra_cost_under_skew"].items(),
                                                                       key=lambda kv: int(kv[0])))
-        why = b["f7_why"].format(spreads="; ".join(
+        why = b["f7_why"].format(diverged=", ".join(f"{p} s = {st}" for p, st in f7["diverged"]) or "none",
+                                 lr=meta["lr"], spreads="; ".join(
             f"s = {s}: " + " / ".join(f"{100 * r['acc']['partition_spread']:.1f}" for r in f7["rows"]
                                       if r["staleness"] == s) for s in STALENESS))
         parts.append(b["f7"].format(head=head, align="---:|" * len(STALENESS), rows="\n".join(lines), extra=extra,
