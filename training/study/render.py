@@ -179,15 +179,20 @@ def notes(summary: StudySummary) -> list[str]:
         for algo, a in r.algos.items():
             for x in a.runs:
                 if x.controller == "skewscout" and not x.passes:
-                    out.append(miss_note(r, algo, a.oracle_knob, a.oracle_mb, x))
+                    out.append(miss_note(r, algo, a, x))
     return out
 
 
-def miss_note(r: F4Result, algo: str, oracle_knob, oracle_mb, x: F4Run) -> str:
-    """Where SkewScout as shipped misses the bar on one run, with the run's own numbers."""
+def miss_note(r: F4Result, algo: str, a, x: F4Run) -> str:
+    """Where SkewScout as shipped misses the bar on one run, with the run's own numbers: what the start knob costs
+    run statically, and when SkewScout's knob first reached the Oracle's (or looser)."""
     knobs = ", ".join(f"{it}: {k}" for it, k in x.knobs_seed0)
+    start_mb = a.static.get(x.start_knob, [0, 0])[1]
+    first = next((it for it, k in x.knobs_seed0 if a.oracle_knob is not None and k >= a.oracle_knob), None)
     why = (fill("note_f4_below", final_pct=100 * x.final, target_pct=100 * r.target) if x.ratio is None else
-           fill("note_f4_over", ratio=repr(x.ratio), bar=F4_BAR, mb=x.mb, oracle_mb=oracle_mb or 0,
-                oracle_knob=oracle_knob, travel_pct=100 * x.travel_share, bsp_mb=r.bsp_mb))
+           fill("note_f4_over", ratio=repr(x.ratio), bar=F4_BAR, mb=x.mb, oracle_mb=a.oracle_mb or 0,
+                oracle_knob=a.oracle_knob, travel_pct=100 * x.travel_share, bsp_mb=r.bsp_mb))
+    walk = fill("note_f4_walk", start_knob=x.start_knob, start_mb=start_mb,
+                first="never" if first is None else f"first at iteration {first}", iterations=r.iterations)
     return fill("note_f4_miss", setting=r.name, group=r.group, algo=algo, start=x.start, start_knob=x.start_knob,
-                why=why, knobs=knobs)
+                why=why + " " + walk, knobs=knobs)
