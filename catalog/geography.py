@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from functools import cache
 from importlib import resources
 
@@ -37,6 +38,16 @@ def zone_countries() -> dict[str, tuple[str, frozenset[str]]]:
         spans.add(r["country"])
         out[r["zone"]] = (r["country"] if r["home"] == "true" else home, spans)
     return {z: (h or sorted(s)[0], frozenset(s)) for z, (h, s) in out.items()}
+
+
+@cache
+def zone_borders() -> dict[str, list]:
+    """country → its Natural Earth 10m admin-0 rings ([lon, lat] arrays, even-odd), for the countries that share
+    a tz zone (zone_borders.json, derived by ``python -m pipeline.geocode.make_borders``; public domain)."""
+    import numpy as np
+
+    text = resources.files("catalog.data").joinpath("zone_borders.json").read_text(encoding="utf-8")
+    return {cc: [np.asarray(r, dtype=float) for r in rings] for cc, rings in json.loads(text)["countries"].items()}
 
 
 def load_m49(con) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 import csv
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from catalog import connect
 from catalog.geography import country_regions
 from pipeline.analytics import stats
 from pipeline.geocode import audit, geocode, geocode_catalog
+from pipeline.geocode.geocoder import border_country, nearest_places
 from pipeline.release import import_release
 from tests.conftest import SHARED_DATA, require_shared
 
@@ -50,6 +52,60 @@ def test_real_places_on_both_sides_of_borders():
     wrong = [(p[0], p[3], g) for p, g in zip(BORDER_PLACES, got) if g != p[3]]
     assert not wrong
     assert len(BORDER_PLACES) >= 40
+
+
+# held out: towns near the borders inside tz zones that span several countries (Europe/Belgrade: RS + XK,
+# Asia/Jerusalem: IL + PS, Asia/Bangkok: TH + north VN), where the zone alone does not name the country
+SHARED_ZONE_PLACES = [
+    ("Leposavić", 43.1039, 20.8028, "XK"), ("Zubin Potok", 42.9144, 20.6897, "XK"),
+    ("Podujevo", 42.9106, 21.1931, "XK"), ("Mitrovica", 42.8914, 20.8660, "XK"), ("Gjilan", 42.4635, 21.4694, "XK"),
+    ("Vitina", 42.3214, 21.3578, "XK"),
+    ("Kuršumlija", 43.1406, 21.2711, "RS"), ("Medveđa", 42.8431, 21.5850, "RS"), ("Bujanovac", 42.4586, 21.7669, "RS"),
+    ("Preševo", 42.3067, 21.6494, "RS"), ("Raška", 43.2858, 20.6136, "RS"), ("Tutin", 42.9906, 20.3386, "RS"),
+    ("Ein Gedi", 31.4500, 35.3833, "IL"), ("Arad", 31.2589, 35.2128, "IL"), ("Sderot", 31.5250, 34.5964, "IL"),
+    ("Beit Shemesh", 31.7470, 34.9881, "IL"), ("Kfar Saba", 32.1750, 34.9069, "IL"), ("Afula", 32.6078, 35.2897, "IL"),
+    ("Umm al-Fahm", 32.5194, 35.1536, "IL"), ("Tayibe", 32.2656, 34.9797, "IL"),
+    ("Sa Pa", 22.3364, 103.8438, "VN"), ("Dien Bien Phu", 21.3860, 103.0230, "VN"),
+    ("Muong Te", 22.3747, 102.8322, "VN"),
+    ("Lai Chau", 22.3964, 103.4583, "VN"), ("Ha Giang", 22.8233, 104.9836, "VN"), ("Son La", 21.3256, 103.9188, "VN"),
+]
+
+
+def test_shared_zone_border_towns_are_decided_by_country_borders():
+    lat, lon = [p[1] for p in SHARED_ZONE_PLACES], [p[2] for p in SHARED_ZONE_PLACES]
+    g = geocode(lat, lon, [16] * len(lat))
+    wrong = [(p[0], p[3], c) for p, c in zip(SHARED_ZONE_PLACES, g["country"]) if c != p[3]]
+    assert not wrong
+    assert set(g["method"]) == {"country-border"}
+    # Ein Gedi's nearest GeoNames place is across the Green Line: the nearest-place rule said PS
+    near, _, _ = nearest_places(np.array([31.4500]), np.array([35.3833]))
+    assert near[0] == "PS"
+
+
+def test_shared_zone_point_outside_every_polygon_falls_back_to_the_nearest_place():
+    # the Gulf of Thailand off Pattaya and the sea off Tel Aviv: inside the zones' territorial waters, outside land
+    g = geocode([12.93, 32.0], [100.80, 34.70], [16, 16])
+    assert list(g["country"]) == ["TH", "IL"] and list(g["method"]) == ["nearest-place"] * 2
+    assert border_country(np.array([12.93, 15.87]), np.array([100.80, 100.99]), frozenset({"TH", "VN"})).tolist() == [
+        None, "TH"]
+
+
+def test_border_data_covers_every_country_of_a_shared_zone():
+    from catalog.geography import zone_borders, zone_countries
+
+    shared = {c for _, spans in zone_countries().values() if len(spans) > 1 for c in spans}
+    assert shared and shared <= set(zone_borders())
+    assert all(len(r) >= 4 and (r[0] == r[-1]).all() for rings in zone_borders().values() for r in rings)
+
+
+def test_nearest_places_is_reverse_geocoders_answer():
+    import reverse_geocoder as rg
+
+    rng = np.random.default_rng(0)
+    lat, lon = rng.uniform(-60, 75, 2000), rng.uniform(-180, 180, 2000)
+    cc, plat, _ = nearest_places(lat, lon)
+    ref = rg.search(list(zip(lat.tolist(), lon.tolist())), mode=1, verbose=False)
+    assert cc.tolist() == [r["cc"] for r in ref] and plat.tolist() == [float(r["lat"]) for r in ref]
 
 
 @pytest.mark.parametrize("cc, sub, cont", [("NA", 202, 2), ("XK", 39, 150), ("TW", 30, 142), ("HK", 30, 142),

