@@ -28,6 +28,7 @@ def main():
     from catalog import connect, load_classes, sync_classes
     from pipeline.filter.model import IMAGENET, Classifier
     from pipeline.filter.score import score
+    from pipeline.filter.settings import FilterSettings
     from pipeline.sim.images import render
 
     model = timm.create_model(a.model).eval()
@@ -60,8 +61,8 @@ def main():
                 torch.cuda.synchronize()
             model_only = batches * a.batch_size / (time.perf_counter() - t0)
         clf = Classifier(model, a.model, IMAGENET, "random-for-throughput", cfg, None)
-        out = score(con, clf, load_classes(), home, device=a.device, batch_size=a.batch_size, workers=a.workers,
-                    show_progress=False)
+        out = score(con, home, FilterSettings(device=a.device, batch_size=a.batch_size, workers=a.workers,
+                                              shard_size=a.n), clf=clf, show_progress=False)
     e2e = out["img_per_s"]
     print(f"\n{a.model} on {dev} (input {cfg['input_size'][-1]} px, batch {a.batch_size}, {a.workers} decode workers), "
           f"{a.n} photo-like 640x480 JPEGs")

@@ -67,11 +67,13 @@ def print_summary(summary: dict) -> None:
         if stage.startswith("_"):
             continue
         text = out.get("text") if isinstance(out, dict) else None
-        brief = ({k: v for k, v in out.items() if k not in ("classes", "text", "table")} if isinstance(out, dict)
-                 else out)
+        brief = ({k: v for k, v in out.items() if k not in ("classes", "text", "table", "vs_ground_truth")}
+                 if isinstance(out, dict) else out)
         print(f"\n-- {stage} ({out.get('seconds', '?')} s): {brief}")
         if text:
             print(text)
+        if stage == "filter" and "vs_ground_truth" in out:
+            print_filter_truth(out["vs_ground_truth"])
     if "geocode" in summary:
         import numpy as np
 
@@ -86,5 +88,19 @@ def print_summary(summary: dict) -> None:
         print("\nkept photos, class x continent:")
         print(label_table(st))
         print(f"heatmap: {png}")
+    if "datasheet" in summary.get("export", {}):
+        print(f"datasheet: {summary['export']['datasheet']}")
     print(f"\ncatalog: {demo['catalog']}   total {demo['seconds']} s")
     print(f"try: flickr-mammal sql --catalog {demo['catalog']} \"SELECT * FROM classes LIMIT 5\"")
+
+
+def print_filter_truth(ev: dict) -> None:
+    """The filter judged on photos its classifier never trained on, beside the (optimistic) in-sample figures."""
+    print(f"filter vs ground truth, {ev['sample']} photos ({ev['decisions']} decisions): precision {ev['precision']}, "
+          f"recall {ev['recall']}")
+    if "in_sample" in ev:
+        ins = ev["in_sample"]
+        print(f"  in sample (trained on, optimistic; {ins['decisions']} decisions): precision {ins['precision']}, "
+              f"recall {ins['recall']}")
+    print("  held-out recall by class: " + ", ".join(f"{c} {r:.2f}" for c, r in ev["recall_by_class"].items()))
+    print("  classes the filter drops entirely: " + (", ".join(ev["dropped_classes"]) or "none"))

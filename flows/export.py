@@ -26,4 +26,5 @@ def export_stage(cfg: BuildConfig) -> dict:
     s = export_task(cfg.catalog, str(out), cfg.home, cfg.export)
     return {"manifest": str(out / "manifest.parquet"), "partitions": {n: sum(c.values()) for n, c in
                                                                       s["label_counts"].items()},
-            "dropped": s["dropped"], "test_size": s["test_size"]}
+            "dropped": s["dropped"], "test_size": s["test_size"], "split_grouping": s["split_grouping"],
+            "datasheet": s["datasheet"]}

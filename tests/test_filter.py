@@ -107,3 +107,42 @@ def test_unknown_rule_is_one_line(tmp_path):
     con = connect(tmp_path / "rule.duckdb")
     with pytest.raises(UserError, match="unknown rule 'majority'; rules are mass, mass-or-mammal, top5, mass-or-top5"):
         flt.decide(con, "m", "w", "majority", 0.2)
+
+
+def test_holdout_is_seeded_and_grouped_by_owner():
+    from pipeline.filter.train import holdout_mask
+
+    owners = [f"{i % 37}@N01" for i in range(1000)]
+    a, b, c = (holdout_mask(owners, 0.2, s) for s in (0, 0, 1))
+    assert (a == b).all() and (a != c).any()
+    held_owners = {o for o, h in zip(owners, a) if h}
+    assert not held_owners & {o for o, h in zip(owners, a) if not h}           # no owner on both sides
+    assert 0.05 < a.mean() < 0.4
+
+
+def test_precision_recall_are_measured_on_held_out_photos(tmp_path):
+    con = connect(tmp_path / "ho.duckdb")
+    con.execute("INSERT INTO sim_truth VALUES (1, 0, 0), (2, 0, 5), (3, 0, 0), (4, 0, -1), (5, 0, 0), (6, 1, 1)")
+    con.execute("INSERT INTO filter_decisions VALUES (1,0,true,'m','w','mass',0.2), (2,0,true,'m','w','mass',0.2), "
+                "(3,0,false,'m','w','mass',0.2), (4,0,false,'m','w','mass',0.2), (5,0,true,'m','w','mass',0.2), "
+                "(6,1,false,'m','w','mass',0.2)")
+    con.execute("INSERT INTO filter_training VALUES (1, 'w', 'train'), (2, 'w', 'train'), (3, 'w', 'holdout'), "
+                "(4, 'w', 'holdout'), (5, 'w', 'holdout'), (6, 'w', 'holdout'), (3, 'other', 'train')")
+    ev = flt.evaluate(con)
+    # held out: 3 (true, dropped), 4 (false, dropped), 5 (true, kept), 6 (true, dropped) -> P 1/1, R 1/3
+    assert (ev["precision"], ev["recall"], ev["decisions"], ev["sample"]) == (1.0, round(1 / 3, 4), 4, "held-out")
+    assert ev["in_sample"] == {"precision": 0.5, "recall": 1.0, "decisions": 2}      # 1 and 2 trained the model
+    assert ev["recall_by_class"] == {"0": 0.5, "1": 0.0} and ev["dropped_classes"] == ["1"]
+
+
+@pytest.mark.slow
+def test_train_records_a_held_out_split_by_owner(downloaded):
+    home, ckpt = downloaded
+    con = connect(home / "catalog.duckdb", read_only=True)
+    sha = flt.load_classifier("x", str(ckpt)).weights_sha256
+    split = dict(con.execute("SELECT split, count(*) FROM filter_training WHERE weights_sha256 = ? GROUP BY ALL",
+                             [sha]).fetchall())
+    assert split["holdout"] > 20 and split["train"] > split["holdout"]
+    both = con.execute("""SELECT count(*) FROM (SELECT p.owner FROM filter_training t JOIN photos p USING (photo_id)
+                          GROUP BY p.owner HAVING count(DISTINCT t.split) > 1)""").fetchall()[0][0]
+    assert both == 0

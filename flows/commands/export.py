@@ -1,7 +1,8 @@
 """`flickr-mammal export`."""
 from __future__ import annotations
 
-HELP = "export partitions (geographic, label-exclusive, skew, dirichlet, iid) and a test split as a manifest"
+HELP = ("export partitions (geographic, label-exclusive, skew, dirichlet, iid) and an owner-grouped test split as a "
+        "manifest, with ATTRIBUTION.csv and DATASHEET.md")
 
 
 def add_arguments(p) -> None:
@@ -22,6 +23,10 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, help=f"default {d.seed}")
     p.add_argument("--no-require-images", dest="require_images", action="store_false",
                    help="export photos without downloaded images too (metadata-only, e.g. the imported release)")
+    p.add_argument("--licenses", help="keep only these licenses, comma-separated short names (e.g. cc-by,cc-by-sa,cc0,"
+                                      "pdm; catalog/data/licenses.csv); default: every license")
+    p.add_argument("--keep-duplicates", action="store_true", default=None,
+                   help="export near-duplicates too (dataset_all); each duplicate group stays in one split")
     add_prefect_argument(p, default=False)
     p.add_argument("--json", action="store_true")
 
@@ -49,5 +54,8 @@ def run(args) -> int:
         print(f"{name:<34}{sum(out['label_counts'].get(name, {}).values()):>8} rows")
     if out["dropped"]:
         print(f"dropped (under --min-size {settings.min_size} or without geography): {out['dropped']}")
-    print(f"wrote {Path(args.out) / 'manifest.parquet'}")
+    print(f"test split grouped by {out['split_grouping']}; test share per class "
+          f"{min(out['test_share_by_class'].values()):.3f}-{max(out['test_share_by_class'].values()):.3f} "
+          f"(target {settings.test_fraction})")
+    print(f"wrote {Path(args.out) / 'manifest.parquet'}, ATTRIBUTION.csv, {out['datasheet']}")
     return 0

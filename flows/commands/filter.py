@@ -29,6 +29,8 @@ def add_arguments(p) -> None:
     t.add_argument("--out", help="checkpoint path (default HOME/classifier/classifier.pth)")
     t.add_argument("--img-size", type=int, help="default 64")
     t.add_argument("--epochs", type=int, help="default 6")
+    t.add_argument("--holdout", type=float, help=f"share of owners held out of training, seeded (default {d.holdout})")
+    t.add_argument("--seed", type=int, help="default 0")
     e = sub.add_parser("eval", help="precision and recall of the keep decisions against the offline world's truth")
     for q in (s, d_):
         q.add_argument("--rule", help=f"mass | mass-or-mammal | top5 | mass-or-top5 (default {d.rule})")
@@ -57,7 +59,8 @@ def run(args) -> int:
         else:
             out = flt.filter_photos(connect(args.catalog), home, settings, show_progress=not args.json)
     elif args.filter_command == "train":
-        kw = {k: v for k, v in (("model", args.model), ("img_size", args.img_size), ("epochs", args.epochs))
+        kw = {k: v for k, v in (("model", args.model), ("img_size", args.img_size), ("epochs", args.epochs),
+                                                   ("holdout", args.holdout), ("seed", args.seed))
               if v is not None}
         out = flt.train_classifier(connect(args.catalog), home,
                                    args.out or Path(home) / "classifier" / "classifier.pth",

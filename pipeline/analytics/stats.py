@@ -43,8 +43,9 @@ def stats(con, level: str = "continent", source: str = "ours", min_size: int = 0
             "totals": totals, "partitions": parts}
 
 
-def plot_heatmap(regions, labels, counts, path: str | Path, title: str):
-    """Share of each class's photos per region (columns sum to 1): where each animal is photographed."""
+def plot_heatmap(regions, labels, counts, path: str | Path, title: str, metadata: dict | None = None):
+    """Share of each class's photos per region (columns sum to 1): where each animal is photographed. ``metadata``:
+    PNG text chunks (``{"Software": None}`` leaves out the matplotlib version, for byte-identical reruns)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -59,7 +60,7 @@ def plot_heatmap(regions, labels, counts, path: str | Path, title: str):
     ax.set_title(title)
     fig.colorbar(im, ax=ax, label="share of the class's photos")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, metadata=metadata)
     plt.close(fig)
     return Path(path)
 

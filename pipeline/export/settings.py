@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from catalog.errors import UserError
+from catalog.licenses import license_ids
 
 PARTITIONERS = ("geographic", "label-exclusive", "skew", "dirichlet", "iid")
 LEVELS = ("continent", "subregion", "country")
@@ -20,11 +21,15 @@ class ExportSettings:
     test_fraction: float = 0.1
     seed: int = 0
     require_images: bool = True           # False: photos without downloaded images too (metadata only)
+    licenses: str | None = None           # comma-separated short names (cc-by,cc-by-sa,cc0,pdm); None: every license
+    keep_duplicates: bool = False         # True: export `dataset_all` (near-copies too, grouped into one split)
 
     def __post_init__(self):
         if self.partitioner not in PARTITIONERS:
             raise UserError(f"unknown partitioner {self.partitioner!r}; partitioners are {', '.join(PARTITIONERS)}")
         if self.partitioner == "geographic" and self.level not in LEVELS:
             raise UserError(f"unknown level {self.level!r}; levels are {', '.join(LEVELS)}")
+        if self.licenses is not None:
+            license_ids(self.licenses)        # an unknown name fails here, before any work
         if not 0.0 <= self.test_fraction < 1.0:
             raise UserError(f"--test-fraction {self.test_fraction} must be in [0, 1)")

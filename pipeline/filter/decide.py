@@ -1,6 +1,8 @@
 """Keep or drop each (photo, class) from stored scores: a new rule or threshold never runs the model."""
 from __future__ import annotations
 
+import numpy as np
+
 from catalog.db import transaction
 from catalog.errors import UserError
 
@@ -44,16 +46,33 @@ def latest_scores(con) -> tuple[str, str]:
     return rows[0]
 
 
+def _pr(tp: int, kept: int, positives: int) -> dict:
+    return {"precision": round(tp / kept, 4) if kept else 0.0, "recall": round(tp / positives, 4) if positives else 0.0}
+
+
 def evaluate(con) -> dict:
-    """Precision and recall of the keep decisions against the offline world's ground truth."""
-    row = con.execute("""
-        SELECT count(*) FILTER (WHERE f.keep AND t.true_label_id = t.label_id),
-               count(*) FILTER (WHERE f.keep),
-               count(*) FILTER (WHERE t.true_label_id = t.label_id),
-               count(*)
-        FROM filter_decisions f JOIN sim_truth t USING (photo_id, label_id)""").fetchall()[0]
-    tp, kept, positives, n = row
-    if not n:
+    """Precision and recall of the keep decisions against the offline world's ground truth, on the photos the
+    classifier never trained on (``filter_truth``'s out-of-sample rows; every photo for ImageNet weights), beside
+    the in-sample figures, per-class recall (out of sample) and the classes the filter drops entirely."""
+    rows = con.execute("""
+        SELECT t.sample, coalesce(c.name, t.label_id::VARCHAR), count(*) FILTER (WHERE t.keep AND t.is_true),
+               count(*) FILTER (WHERE t.keep), count(*) FILTER (WHERE t.is_true), count(*)
+        FROM filter_truth t LEFT JOIN classes c USING (label_id) GROUP BY ALL ORDER BY min(t.label_id), 1""").fetchall()
+    if not rows:
         raise UserError("no ground truth for these decisions: only the offline world has it (`sim_truth`)")
-    return {"precision": round(tp / kept, 4) if kept else 0.0, "recall": round(tp / positives, 4) if positives else 0.0,
-            "kept": kept, "decisions": n, "true_photos": positives}
+    tot = {s: np.zeros(4, dtype=np.int64) for s in ("out_of_sample", "in_sample")}
+    per_class: dict[str, float] = {}
+    for sample, name, *counts in rows:
+        tot[sample] += counts
+        if sample == "out_of_sample" and counts[2]:
+            per_class[name] = _pr(*counts[:3])["recall"]
+    tp, kept, positives, n = (int(x) for x in tot["out_of_sample"])
+    dropped = [r[0] for r in con.execute("""SELECT coalesce(c.name, f.label_id::VARCHAR) FROM filter_decisions f
+                                            LEFT JOIN classes c USING (label_id) GROUP BY f.label_id, c.name
+                                            HAVING NOT bool_or(f.keep)
+                                            ORDER BY f.label_id""").fetchall()]
+    out = _pr(tp, kept, positives) | {"kept": kept, "decisions": n, "true_photos": positives,
+                                      "sample": "held-out" if tot["in_sample"][3] else "all (never trained on)"}
+    if tot["in_sample"][3]:
+        out["in_sample"] = _pr(*(int(x) for x in tot["in_sample"][:3])) | {"decisions": int(tot["in_sample"][3])}
+    return out | {"recall_by_class": per_class, "dropped_classes": dropped}

@@ -11,6 +11,7 @@ class FilterSettings:
     rule: str = "mass"                 # decide.RULES
     threshold: float = 0.2
     train: bool = False                # first train a small classifier on the catalogue's classes (its weights win)
+    holdout: float = 0.2               # with train: share of owners held out of training (precision/recall on them)
     device: str | None = None          # cuda | cpu; None: cuda when available
     batch_size: int = 64
     workers: int = 2                   # DataLoader decoding workers (0 inside daemonic Dask workers)

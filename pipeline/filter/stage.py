@@ -18,7 +18,7 @@ def filter_photos(con, home, settings: FilterSettings | None = None, *, map_shar
     out: dict = {}
     if settings.train:
         weights = str(Path(home) / "classifier" / "classifier.pth")
-        out["train"] = train_classifier(con, home, weights, show_progress=show_progress)
+        out["train"] = train_classifier(con, home, weights, holdout=settings.holdout, show_progress=show_progress)
         settings = replace(settings, weights=weights)
     s = score(con, home, settings, map_shards=map_shards, show_progress=show_progress)
     out |= {"model": s["model"], "weights_sha256": s["weights_sha256"][:12], "scored": s["scored"]}

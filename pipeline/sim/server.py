@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, unquote, urlparse
 
 import numpy as np
 
+from catalog.licenses import load_licenses
 from pipeline.sim.faults import Faults
 from pipeline.sim.images import render
 from pipeline.sim.world import World
@@ -23,18 +24,6 @@ DEMO_API_KEY = "offline-demo-key"
 DEMO_API_SECRET = "offline-demo-secret"
 RESULT_CAP = 4000          # Flickr serves at most the first 4,000 results of a query
 PER_PAGE_MAX, PER_PAGE_GEO_MAX, PER_PAGE_DEFAULT = 500, 250, 100
-LICENSES = [
-    (0, "All Rights Reserved", ""), (1, "Attribution-NonCommercial-ShareAlike License", "https://creativecommons.org/licenses/by-nc-sa/2.0/"),
-    (2, "Attribution-NonCommercial License", "https://creativecommons.org/licenses/by-nc/2.0/"),
-    (3, "Attribution-NonCommercial-NoDerivs License", "https://creativecommons.org/licenses/by-nc-nd/2.0/"),
-    (4, "Attribution License", "https://creativecommons.org/licenses/by/2.0/"),
-    (5, "Attribution-ShareAlike License", "https://creativecommons.org/licenses/by-sa/2.0/"),
-    (6, "Attribution-NoDerivs License", "https://creativecommons.org/licenses/by-nd/2.0/"),
-    (7, "No known copyright restrictions", "https://www.flickr.com/commons/usage/"),
-    (8, "United States Government Work", "http://www.usa.gov/copyright.shtml"),
-    (9, "Public Domain Dedication (CC0)", "https://creativecommons.org/publicdomain/zero/1.0/"),
-    (10, "Public Domain Mark", "https://creativecommons.org/publicdomain/mark/1.0/"),
-]
 IMAGE_PATH = re.compile(r"^/static/(\d+)/(\d+)_([0-9a-f]+)(?:_([a-z]))?\.jpg$")
 log = logging.getLogger("flickr_mammal.sim")
 
@@ -143,7 +132,8 @@ class SimServer:
         if method == "flickr.photos.search":
             return self.search(params)
         if method == "flickr.photos.licenses.getInfo":
-            return {"licenses": {"license": [{"id": i, "name": n, "url": u} for i, n, u in LICENSES]}, "stat": "ok"}
+            return {"licenses": {"license": [{"id": lic.license_id, "name": lic.name, "url": lic.url}
+                                             for lic in load_licenses()]}, "stat": "ok"}
         if method == "flickr.test.echo":
             return {k: {"_content": v} for k, v in params.items() if k != "api_key"} | {"stat": "ok"}
         raise ApiFail(112, f'Method "{method}" not found')
