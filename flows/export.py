@@ -27,4 +27,4 @@ def export_stage(cfg: BuildConfig) -> dict:
     return {"manifest": str(out / "manifest.parquet"), "partitions": {n: sum(c.values()) for n, c in
                                                                       s["label_counts"].items()},
             "dropped": s["dropped"], "test_size": s["test_size"], "split_grouping": s["split_grouping"],
-            "datasheet": s["datasheet"]}
+            "datasheet": str(out / stage.DATASHEET)}

@@ -57,5 +57,5 @@ def run(args) -> int:
     print(f"test split grouped by {out['split_grouping']}; test share per class "
           f"{min(out['test_share_by_class'].values()):.3f}-{max(out['test_share_by_class'].values()):.3f} "
           f"(target {settings.test_fraction})")
-    print(f"wrote {Path(args.out) / 'manifest.parquet'}, ATTRIBUTION.csv, {out['datasheet']}")
+    print(f"wrote {Path(args.out) / 'manifest.parquet'}, ATTRIBUTION.csv, {stage.DATASHEET}")
     return 0

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from pipeline.analytics import plot_heatmap
 
-HEATMAP = "DATASHEET_class_continent.png"
+DATASHEET, HEATMAP = "DATASHEET.md", "DATASHEET_class_continent.png"
 
 
 def _text(name: str) -> str:
@@ -150,6 +150,6 @@ def write_datasheet(con, out: Path, settings, photos: pa.Table, summary: dict, l
         "license_filter": f", restricted by `--licenses {settings.licenses}`" if settings.licenses else "",
         "license_table": _table(["license", "photos"], [[k, v] for k, v in license_counts.items()]),
     } | _geography(con) | _biases(comp)
-    path = out / "DATASHEET.md"
+    path = out / DATASHEET
     path.write_text(Template(_text("datasheet_template.md")).substitute(fields))
     return path

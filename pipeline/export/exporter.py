@@ -133,5 +133,5 @@ def export(con, out_dir: str | Path, home: str | Path, settings: ExportSettings 
     }
     (out / "manifest.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     license_counts = write_attribution(out, ph.filter(pa.array(exported)))
-    summary["datasheet"] = str(write_datasheet(con, out, s, ph.filter(pa.array(exported)), summary, license_counts))
+    write_datasheet(con, out, s, ph.filter(pa.array(exported)), summary, license_counts)
     return summary
