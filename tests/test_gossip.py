@@ -243,3 +243,15 @@ def test_qgm_on_a_ring_simulator_equals_three_gloo_ranks(tmp_path):
         assert abs(a["bytes"] - b["bytes"]) <= 0.01 * a["bytes"] and a["bytes"] > 0
     print(f"\nsim acc {sim[-1]['acc']} bytes {sim[-1]['bytes']:.0f}; dist acc {dist[-1]['acc']} "
           f"bytes {dist[-1]['bytes']:.0f}")
+
+
+@pytest.mark.slow
+def test_skewscout_drives_the_gossip_period(tmp_path):
+    """gossip_every is the knob: SkewScout measures before a gossip step and moves it along DSGD's grid."""
+    from training.runner import run_training
+
+    c = train_cfg(algorithm={"name": "qgm", "gossip_every": 2}, solver={"iterations": 40}, run={"eval_every": 10},
+                  skewscout={"enabled": True, "travel_every": 4, "sample_size": 50})
+    rows = run_training(c, tmp_path, resume=False)
+    knobs = [r["knob"] for r in rows]
+    assert set(knobs) <= set(QGM.knob_grid) and len(set(knobs)) > 1 and rows[-1]["bytes_travel"] > 0
