@@ -119,10 +119,10 @@ class ClassCrawler:
         t = page_table(photos.get("photo", []))
         done = page >= pages
         with _write_lock, arrow_transaction(self.con, t, "_page"):
-            before = self.con.execute("SELECT count(*) FROM photos").fetchall()[0][0]
-            self.con.execute(f"INSERT INTO photos ({PHOTO_COLUMNS}, source) SELECT {PHOTO_COLUMNS}, 'crawl' FROM _page "
-                             "ON CONFLICT DO NOTHING")
-            after = self.con.execute("SELECT count(*) FROM photos").fetchall()[0][0]
+            # the INSERT's own row count is the new photos (a count(*) of the table before and after cost O(table)
+            # per page: 38% of the crawl's CPU at scale 0.05, quadratic in the crawl)
+            new = self.con.execute(f"INSERT INTO photos ({PHOTO_COLUMNS}, source) SELECT {PHOTO_COLUMNS}, 'crawl' "
+                                   "FROM _page ON CONFLICT DO NOTHING").fetchall()[0][0]
             self.con.execute("INSERT INTO photo_classes SELECT photo_id, ? FROM _page ON CONFLICT DO NOTHING",
                              [self.cls.label_id])
             self.con.execute(
@@ -130,4 +130,4 @@ class ClassCrawler:
                 "run_id = ? WHERE label_id = ? AND min_upload = ? AND max_upload = ?",
                 ["done" if done else "paging", pages, page + 1, total, self.run_id, self.cls.label_id, lo, hi])
         self.result.pages += 1
-        self.result.new_photos += after - before
+        self.result.new_photos += new
