@@ -217,3 +217,16 @@ def test_audit_disagreements_over_20_photos_are_hand_checked(release_catalog):
     places = list(HAND_CHECKED.values())
     g = geocode([p[1] for p in places], [p[2] for p in places], [16] * len(places))
     assert [p[3] for p in places] == list(g["country"])
+
+
+def test_zone_ids_without_timezonefinders_batch_api_match_the_batch():
+    from pipeline.geocode.geocoder import _timezonefinder, _zone_ids
+
+    tf = _timezonefinder()[0]
+
+    class Before:            # timezonefinder releases without timezone_ids_at
+        timezone_names = tf.timezone_names
+        timezone_at = staticmethod(tf.timezone_at)
+
+    lat, lon = np.array([52.5, 0.0, 41.9, 42.66]), np.array([13.4, -140.0, 12.45, 21.17])
+    assert _zone_ids(Before(), lat, lon).tolist() == _zone_ids(tf, lat, lon).tolist()

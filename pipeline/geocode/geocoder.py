@@ -111,12 +111,20 @@ def valid_mask(lat, lon, accuracy=None) -> np.ndarray:
     return ok & ~null_island
 
 
+def _zone_ids(tf, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Zone id per point (-1: none): timezonefinder's batch lookup, or its per-point one before it had a batch."""
+    if hasattr(tf, "timezone_ids_at"):
+        return tf.timezone_ids_at(lngs=lon, lats=lat).astype(np.int64)
+    ids = {z: i for i, z in enumerate(tf.timezone_names)}
+    return np.array([ids.get(tf.timezone_at(lng=x, lat=y), -1) for x, y in zip(lon.tolist(), lat.tolist())])
+
+
 def _decide(la: np.ndarray, lo: np.ndarray):
     """country, method, flag, distance for distinct valid points."""
     rg_cc, plat, plon = nearest_places(la, lo)
     d = haversine_km(la, lo, plat, plon)
     tf, home, shared, spans = _timezonefinder()
-    zid = tf.timezone_ids_at(lngs=lo, lats=la).astype(np.int64)
+    zid = _zone_ids(tf, la, lo)
     has_zone = zid >= 0
     z = np.where(has_zone, zid, 0)
     zhome = np.where(has_zone, home[z], None)
