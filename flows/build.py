@@ -1,4 +1,4 @@
-"""The `build` flow: crawl → download → filter → geocode → export → train, each stage from its own module."""
+"""The `build` flow: crawl → download → dedup → filter → geocode → export → train, each stage from its own module."""
 from __future__ import annotations
 
 import importlib

@@ -20,6 +20,7 @@ COMMANDS = {
     "classes": "flows.commands.classes",
     "crawl": "flows.commands.crawl",
     "download": "flows.commands.download",
+    "dedup": "flows.commands.dedup",
     "filter": "flows.commands.filter",
     "import-release": "flows.commands.import_release",
     "geocode": "flows.commands.geocode",

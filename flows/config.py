@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 
 from catalog.db import DEFAULT_CATALOG, DEFAULT_HOME
 from pipeline.crawl.settings import CrawlSettings
+from pipeline.dedup.settings import DedupSettings
 from pipeline.download.settings import DownloadSettings
 from pipeline.export.settings import ExportSettings
 from pipeline.filter.settings import FilterSettings
 from pipeline.geocode.settings import GeocodeSettings
 
-STAGES = ("crawl", "download", "filter", "geocode", "export", "train")
+STAGES = ("crawl", "download", "dedup", "filter", "geocode", "export", "train")
 
 
 @dataclass
@@ -24,6 +25,7 @@ class BuildConfig:
     # each stage's settings: the same objects its CLI verb builds
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
     download: DownloadSettings = field(default_factory=DownloadSettings)
+    dedup: DedupSettings = field(default_factory=DedupSettings)
     filter: FilterSettings = field(default_factory=FilterSettings)
     geocode: GeocodeSettings = field(default_factory=GeocodeSettings)
     export: ExportSettings = field(default_factory=ExportSettings)

@@ -32,6 +32,7 @@ from pipeline.sim.bursts import BURST_SECONDS
 from pipeline.sim.images import render
 
 SMALL = (160, 120)      # images rendered small: the pHash reads 32×32 pixels anyway
+TINY = (96, 72)         # the catalog fixture's ~1,000 images
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +142,7 @@ def _catalog(tmp_path, world, classes, webdataset_every=3):
     with tarfile.open(home / "shards" / "000000.tar", "w") as tar:
         for k, r in enumerate(rows):
             pid = int(world.photo_id[r])
-            data = render(pid, int(world.true_label[r]), SMALL, burst_of=int(world.burst_of[r]))
+            data = render(pid, int(world.true_label[r]), TINY, burst_of=int(world.burst_of[r]))
             if k % webdataset_every == 0:
                 info = tarfile.TarInfo(f"{pid}.jpg")
                 info.size = len(data)
@@ -221,7 +222,12 @@ def test_rerun_hashes_only_new_images_and_regroups_at_another_threshold(deduped)
 
 
 def test_cli_verb_prints_json_summary(deduped, capsys):
+    from flows.cli import COMMANDS
     from flows.commands import dedup as verb
+    from flows.config import STAGES, BuildConfig
+
+    assert COMMANDS["dedup"] == verb.__name__ and STAGES.index("dedup") == STAGES.index("download") + 1
+    assert BuildConfig().dedup == DedupSettings()
 
     con, home, rows, out = deduped
     con.execute("CHECKPOINT")

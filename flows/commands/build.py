@@ -1,7 +1,7 @@
 """`flickr-mammal build`."""
 from __future__ import annotations
 
-HELP = "run the pipeline stages as one Prefect flow (crawl, download, filter, geocode, export, train)"
+HELP = "run the pipeline stages as one Prefect flow (crawl, download, dedup, filter, geocode, export, train)"
 
 
 def add_arguments(p) -> None:
@@ -15,8 +15,8 @@ def add_arguments(p) -> None:
     p.add_argument("--classes-file", metavar="FILE")
     p.add_argument("--key-file", help="file with the API key (line 1) and secret (line 2)")
     p.add_argument("--rate", type=float, help="API calls per hour (default 3600)")
-    p.add_argument("--stages", type=comma_list, help="comma-separated subset of crawl,download,filter,geocode,export,"
-                                                     "train (default: all)")
+    p.add_argument("--stages", type=comma_list, help="comma-separated subset of crawl,download,dedup,filter,geocode,"
+                                                     "export,train (default: all)")
     p.add_argument("--dask", dest="dask_address", help="Dask scheduler address for download/filter shards")
     p.add_argument("--output-format", choices=["files", "webdataset"],
                    help="download layout: files by class, or one WebDataset tar per shard (filter reads both; "

@@ -9,7 +9,7 @@ def add_arguments(p) -> None:
     p.add_argument("--scale", type=float, default=None, help="offline world size (default 0.002: ~3,300 photos)")
     p.add_argument("--seed", type=int, default=0, help="offline world seed")
     p.add_argument("--faults", default="", help='inject faults into the offline service, e.g. "5xx=0.1,429=0.05"')
-    p.add_argument("--stages", help="comma-separated subset of crawl,download,filter,geocode,export,train")
+    p.add_argument("--stages", help="comma-separated subset of crawl,download,dedup,filter,geocode,export,train")
     p.add_argument("--keep", action="store_true", help="keep an earlier demo's catalog and resume it")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
