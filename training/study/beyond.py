@@ -223,8 +223,10 @@ def _blocks() -> dict[str, str]:
     return parse_blocks(TEMPLATE.read_text())
 
 
-def pct(s: dict) -> str:
-    return f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f}"
+def pct(s: dict, seeds=None) -> str:
+    """Mean ± std in percent, with the number of seeds behind it when fewer than the study's."""
+    short = isinstance(seeds, int) and s.get("n", seeds) < seeds
+    return f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f}" + (f" (n = {s['n']})" if short else "")
 
 
 def render(summary: dict) -> str:
@@ -234,8 +236,9 @@ def render(summary: dict) -> str:
             "samples": SAMPLES_PER_ITERATION, "runs": "?", "run_minutes": "?", "command": "?", "manifest": "none",
             "code_version": "?"} | summary.get("beyond_meta", {})
     parts = [MARKER, b["header"].format(**meta, samples_k=meta["samples"] // meta["k"])]
+    n = meta["seeds"]
     if f6 := summary.get("F6"):
-        rows = "\n".join(f"| {r['topology']} | {r['alpha']:g} | {pct(r['dsgdm'])} | {pct(r['qgm'])} | "
+        rows = "\n".join(f"| {r['topology']} | {r['alpha']:g} | {pct(r['dsgdm'], n)} | {pct(r['qgm'], n)} | "
                          f"{r['gain']:+.1f} | {'yes' if r['beyond_noise'] else 'no'} | {r['qgm']['mb']:.0f} |"
                          for r in f6["rows"])
         why = b["f6_why"].format(
@@ -254,7 +257,7 @@ def render(summary: dict) -> str:
         for part in ("iid", "label-exclusive"):
             cells = {r["staleness"]: r for r in f7["rows"] if r["partition"] == part}
             lines.append(f"| {part} | " + " | ".join(
-                f"{pct(cells[s]['acc'])} ({0.0 - cells[s]['cost'] + 0.0:+.1f})" if s in cells else "—"
+                f"{pct(cells[s]['acc'], n)} ({0.0 - cells[s]['cost'] + 0.0:+.1f})" if s in cells else "—"
                 for s in STALENESS) + " |")
         extra = ", ".join(f"s = {s}: {v:+.1f}" for s, v in sorted(f7["extra_cost_under_skew"].items(),
                                                                       key=lambda kv: int(kv[0])))
@@ -269,7 +272,7 @@ def render(summary: dict) -> str:
     if f8 := summary.get("F8"):
         skews = list(f8["table"])
         lines = [f"| {name} | " + " | ".join(
-            f"{pct(f8['table'][s][name])} / {f8['table'][s][name]['mb']:.0f}" if name in f8["table"][s] else "—"
+            f"{pct(f8['table'][s][name], n)} / {f8['table'][s][name]['mb']:.0f}" if name in f8["table"][s] else "—"
             for s in skews) + " |" for name in REMEDIES]
         ref = f8.get("reference_bsp_iid")
         verdicts = "\n".join(f"- {s}: best {v['best']} ({pct(f8['table'][s][v['best']])}%); within a point (or its "
