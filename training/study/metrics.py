@@ -76,7 +76,7 @@ class F4Algo:
     static: dict                  # knob -> [final accuracy, MB]
     oracle_knob: float | int | None
     oracle_mb: float | None
-    oracle_place: str             # "inside" | "tightest end" | "loosest end" | "none reaches the target"
+    oracle_place: str             # "inside" | "tightest end" | "loosest end" | "none reaches the target" | "not run"
     runs: list[F4Run]
 
 
@@ -250,7 +250,8 @@ def f4_algo(results: dict, setting: str, algo: str, seeds: int, target: float, b
                               travel_share=float(np.mean([x[-1]["bytes_travel"] / x[-1]["bytes"] for x in ss])),
                               ratio=mb / o if (o and final >= target) else None, below_bsp=mb < bsp_mb,
                               knobs_seed0=[(x["iteration"], x["knob"]) for x in ss[0]]))
-    return F4Algo(static=static, oracle_knob=knob, oracle_mb=o, oracle_place=oracle_place(grid, knob), runs=runs)
+    place = oracle_place(grid, knob) if static else "not run"
+    return F4Algo(static=static, oracle_knob=knob, oracle_mb=o, oracle_place=place, runs=runs)
 
 
 def f4_summary(results: dict, seeds: int) -> dict[str, F4Result]:
