@@ -95,7 +95,7 @@ def test_f4_oracle_its_place_in_the_grid_and_exact_ratios_per_start_knob():
     assert by[("skewscout", "middle")].ratio == 1.25 and by[("skewscout", "middle")].passes
     assert by[("skewscout", "loosest")].ratio is None and not by[("skewscout", "loosest")].passes
     assert by[("skewscout-paper", "middle")].ratio == 2.0
-    assert s.algos["fedavg"].oracle_place == "none reaches the target"
+    assert s.algos["fedavg"].oracle_place == "not run"                   # no static FedAvg run in the toy
     assert metrics.oracle_place((1, 2, 3), 1) == "tightest end" and metrics.oracle_place((1, 2, 3), 3) == "loosest end"
 
 
