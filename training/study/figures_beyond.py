@@ -73,6 +73,10 @@ def f8_scatter(path: Path, f8: dict, meta: dict) -> None:
             ax.errorbar(r["mb"], 100 * r["mean"], yerr=100 * r["std"], marker="o", capsize=3, color=f"C{i}",
                         label=name)
         ax.set_xscale("log")
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())          # overlapping 2×10¹-style minor labels otherwise
         ax.set_xlabel("communication, all partitions (MB, log scale)")
         ax.set_ylabel("test accuracy, mean over partitions (%)")
         ax.set_title(f"{skew} partitions", fontsize=10)
