@@ -245,7 +245,8 @@ def test_an_unknown_config_key_is_one_line_naming_the_sections_valid_keys():
     with pytest.raises(UserError, match=r"^\[solver\] unknown key 'lr_step'; valid keys: batch_size, iterations, lr, "
                                         r"lr_gamma, lr_schedule, lr_steps, momentum, weight_decay$"):
         parse_config(cfg(solver={"lr_step": [0.5]}))
-    with pytest.raises(UserError, match=r"^\[algorithm\] unknown key 'treshold'; valid keys: name, threshold, staleness$"):
+    with pytest.raises(UserError,
+                       match=r"^\[algorithm\] unknown key 'treshold'; valid keys: name, threshold, staleness$"):
         parse_config(cfg(algorithm={"name": "gaia", "treshold": 0.1}))
     with pytest.raises(UserError, match=r"^\[partition\] unknown key 'alpha'; valid keys: name, num_partitions, seed, "
                                         r"skew$"):
