@@ -22,7 +22,7 @@ from tests.conftest import PYTHON, REPO
 KEY, SECRET = "SEKRET-KEY-0123456789", "SEKRET-SECRET-9876543210"
 VERBS = {("crawl",): CrawlSettings, ("download",): DownloadSettings, ("filter", "score"): FilterSettings,
          ("geocode",): GeocodeSettings, ("export",): ExportSettings}
-NOT_FLAGS = {FilterSettings: {"train"}}        # `filter train` is its own subcommand; the build flow sets it
+NOT_FLAGS = {FilterSettings: {"train", "holdout"}}   # `filter train` (own subcommand) takes them; so does build
 
 
 def _dests(parser, path) -> set[str]:
