@@ -68,7 +68,9 @@ def test_trained_checkpoint_decides_reproducibly_and_beats_the_noise(tmp_path, d
                                 "FROM filter_decisions ORDER BY ALL").fetchall())
         ev = flt.evaluate(con)                                  # on photos of owners held out of training
         truth = con.execute("SELECT avg(is_true::INT) FROM filter_truth WHERE sample = 'out_of_sample'").fetchall()
-        assert ev["sample"] == "held-out" and ev["recall"] > 0.5
+        kept = con.execute("SELECT avg(keep::INT) FROM filter_truth WHERE sample = 'out_of_sample'").fetchall()
+        # beats a coin that keeps the same share at random (its recall is that share, its precision the base rate)
+        assert ev["sample"] == "held-out" and ev["recall"] > kept[0][0]
         assert ev["precision"] > truth[0][0] + 0.02                # cleaner than the raw query results, out of sample
         assert ev["in_sample"]["precision"] >= ev["precision"] - 0.02
         con.close()

@@ -187,7 +187,8 @@ def miss_note(r: F4Result, algo: str, a, x: F4Run) -> str:
     """Where SkewScout as shipped misses the bar on one run, with the run's own numbers: what the start knob costs
     run statically, and when SkewScout's knob first reached the Oracle's (or looser)."""
     knobs = ", ".join(f"{it}: {k}" for it, k in x.knobs_seed0)
-    start_mb = a.static.get(x.start_knob, [0, 0])[1]
+    # summary.json turns the knob keys into strings: compare as numbers so a re-render matches the first one
+    start_mb = next((mb for k, (_, mb) in a.static.items() if float(k) == float(x.start_knob)), 0.0)
     first = next((it for it, k in x.knobs_seed0 if a.oracle_knob is not None and k >= a.oracle_knob), None)
     why = (fill("note_f4_below", final_pct=100 * x.final, target_pct=100 * r.target) if x.ratio is None else
            fill("note_f4_over", ratio=repr(x.ratio), bar=F4_BAR, mb=x.mb, oracle_mb=a.oracle_mb or 0,
