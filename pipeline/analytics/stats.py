@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from catalog.errors import UserError
+from catalog.plots import plot_heatmap  # noqa: F401  (re-exported: the stats verb draws it)
 from training.partitions.metrics import label_skew_metrics
 
 LEVELS = ("continent", "subregion", "country")
@@ -41,28 +42,6 @@ def stats(con, level: str = "continent", source: str = "ours", min_size: int = 0
     totals = {regions[i]: int(counts[i].sum()) for i in range(len(regions))}
     return {"level": level, "source": source, "regions": regions, "labels": labels, "counts": counts.tolist(),
             "totals": totals, "partitions": parts}
-
-
-def plot_heatmap(regions, labels, counts, path: str | Path, title: str, metadata: dict | None = None):
-    """Share of each class's photos per region (columns sum to 1): where each animal is photographed. ``metadata``:
-    PNG text chunks (``{"Software": None}`` leaves out the matplotlib version, for byte-identical reruns)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    share = counts / np.maximum(counts.sum(0, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(max(8, 0.32 * len(labels) + 3), max(3, 0.35 * len(regions) + 2)))
-    im = ax.imshow(share, aspect="auto", cmap="viridis", vmin=0, vmax=1)
-    ax.set_xticks(range(len(labels)), labels, rotation=75, fontsize=8)
-    ax.set_yticks(range(len(regions)), regions, fontsize=8)
-    ax.set_xlabel("class")
-    ax.set_ylabel("region")
-    ax.set_title(title)
-    fig.colorbar(im, ax=ax, label="share of the class's photos")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata=metadata)
-    plt.close(fig)
-    return Path(path)
 
 
 def plot_partition_sizes(parts: list[dict], path: str | Path, title: str):

@@ -11,7 +11,7 @@ from string import Template
 import numpy as np
 import pyarrow as pa
 
-from pipeline.analytics import plot_heatmap
+from catalog.plots import plot_heatmap
 
 DATASHEET, HEATMAP = "DATASHEET.md", "DATASHEET_class_continent.png"
 
