@@ -211,31 +211,37 @@ def _ring(k: int) -> torch.Tensor:
     return W
 
 
-def _mix_on_rank(rank: int, world: int, init_file: str, x: torch.Tensor, W: torch.Tensor, out: str) -> None:
-    import torch.distributed as dist
-
-    from training.comm import DistComm
-
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
-    try:
-        torch.save(DistComm().mix(x[rank:rank + 1], W), f"{out}.{rank}")
-    finally:
-        dist.destroy_process_group()
+_MIX_ON_RANK = """
+import sys, torch, torch.distributed as dist
+from training.comm import DistComm
+rank, world, tmp = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+torch.set_num_threads(1)
+dist.init_process_group("gloo", init_method=f"file://{tmp}/init", rank=rank, world_size=world)
+x, W = torch.load(f"{tmp}/inputs.pt")
+torch.save(DistComm().mix(x[rank:rank + 1], W), f"{tmp}/mixed.{rank}")
+dist.barrier()
+dist.destroy_process_group()
+"""
 
 
 def test_dist_mix_over_point_to_point_equals_the_local_matrix_product(tmp_path):
-    """Gossip: rank k sends only to the ranks whose row of W needs it and sums what its own row needs."""
-    import torch.multiprocessing as mp
+    """Gossip: rank k sends only to the ranks whose row of W needs it and sums what its own row needs.
 
+    Fresh interpreters (as torchrun starts them), not forks of this many-threaded test process.
+    """
     from training.comm import LocalComm
 
     k = 3
     W = _ring(k)
     W[0, 2], W[0, 0] = 0.0, 0.75                          # rank 0 hears only from rank 1; rank 2 still hears 0
     x = torch.randn(k, 7, generator=torch.Generator().manual_seed(0))
-    mp.start_processes(_mix_on_rank, args=(k, str(tmp_path / "init"), x, W, str(tmp_path / "mixed")), nprocs=k,
-                       start_method="fork")
+    torch.save((x, W), tmp_path / "inputs.pt")
+    ranks = [subprocess.Popen([PYTHON, "-c", _MIX_ON_RANK, str(r), str(k), str(tmp_path)],
+                              cwd=REPO, stderr=subprocess.PIPE, text=True)
+             for r in range(k)]
+    for r, proc in enumerate(ranks):
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, f"rank {r}: {err[-2000:]}"
     dist = torch.cat([torch.load(tmp_path / f"mixed.{r}") for r in range(k)])
     assert torch.allclose(dist, LocalComm(k).mix(x, W), atol=1e-6)
     assert not torch.allclose(dist, x)
