@@ -36,23 +36,33 @@ CONSTANT = {"lr_steps": []}
 STEP = {"lr_steps": [0.5, 0.75]}
 COSINE = {"lr_schedule": "cosine", "lr_steps": []}
 
-# today's F4 settings, shortened to the evaluation runs' length
+# Round 1 (commit cd1a988) judged the first controller on E1-E4; their results were then seen, so in round 2
+# (issue 13, this commit, made before the round-2 controller) they join the tuning group as T3-T6 and four new
+# evaluation settings E5-E8, never run before, take their place.
 TUNING = (
     F4Setting("T1 digits, label-exclusive, K=5, step LR, σ=0.05", "tuning",
               {"name": "label-exclusive", "num_partitions": 5}, STEP, 300, 0.05),
     F4Setting("T2 digits, label-exclusive, K=5, constant LR, σ=0.05", "tuning",
               {"name": "label-exclusive", "num_partitions": 5}, CONSTANT, 300, 0.05),
+    F4Setting("T3 digits, Dirichlet α=0.1, K=3, constant LR, σ=0.05 (round 1's E1)", "tuning",
+              {"name": "dirichlet", "num_partitions": 3, "alpha": 0.1}, CONSTANT, 300, 0.05),
+    F4Setting("T4 digits, skew s=0.8, K=8, cosine LR, σ=0.10 (round 1's E2)", "tuning",
+              {"name": "skew", "num_partitions": 8, "skew": 0.8}, COSINE, 300, 0.10),
+    F4Setting("T5 digits, label-exclusive, K=3, cosine LR, σ=0.10 (round 1's E3)", "tuning",
+              {"name": "label-exclusive", "num_partitions": 3}, COSINE, 300, 0.10),
+    F4Setting("T6 digits, Dirichlet α=0.1, K=8, step LR, σ=0.05 (round 1's E4)", "tuning",
+              {"name": "dirichlet", "num_partitions": 8, "alpha": 0.1}, STEP, 300, 0.05),
 )
 
 EVALUATION = (
-    F4Setting("E1 digits, Dirichlet α=0.1, K=3, constant LR, σ=0.05", "evaluation",
-              {"name": "dirichlet", "num_partitions": 3, "alpha": 0.1}, CONSTANT, 300, 0.05),
-    F4Setting("E2 digits, skew s=0.8, K=8, cosine LR, σ=0.10", "evaluation",
-              {"name": "skew", "num_partitions": 8, "skew": 0.8}, COSINE, 300, 0.10),
-    F4Setting("E3 digits, label-exclusive, K=3, cosine LR, σ=0.10", "evaluation",
-              {"name": "label-exclusive", "num_partitions": 3}, COSINE, 300, 0.10),
-    F4Setting("E4 digits, Dirichlet α=0.1, K=8, step LR, σ=0.05", "evaluation",
-              {"name": "dirichlet", "num_partitions": 8, "alpha": 0.1}, STEP, 300, 0.05),
+    F4Setting("E5 digits, Dirichlet α=0.3, K=8, cosine LR, σ=0.05", "evaluation",
+              {"name": "dirichlet", "num_partitions": 8, "alpha": 0.3}, COSINE, 300, 0.05),
+    F4Setting("E6 digits, skew s=0.6, K=3, step LR, σ=0.10", "evaluation",
+              {"name": "skew", "num_partitions": 3, "skew": 0.6}, STEP, 300, 0.10),
+    F4Setting("E7 digits, Dirichlet α=0.05, K=4, constant LR, σ=0.10", "evaluation",
+              {"name": "dirichlet", "num_partitions": 4, "alpha": 0.05}, CONSTANT, 300, 0.10),
+    F4Setting("E8 digits, skew s=0.9, K=3, cosine LR, σ=0.05", "evaluation",
+              {"name": "skew", "num_partitions": 3, "skew": 0.9}, COSINE, 300, 0.05),
 )
 
 SETTINGS = {s.name: s for s in TUNING + EVALUATION}
