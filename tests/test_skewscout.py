@@ -27,7 +27,7 @@ def test_paper_rule_tightens_above_sigma_loosens_below_half_and_holds_inside():
 
 def test_gated_rule_moves_only_beyond_z_standard_errors_of_the_band():
     """Scripted (loss, standard error): the same band as the paper's, each edge widened by 2 standard errors."""
-    c = Controller(grid=[5, 10, 20, 50, 100], sigma=0.1, position=2)       # rule "gated", z = 2
+    c = Controller(grid=[5, 10, 20, 50, 100], sigma=0.1, position=2, rule="gated")       # z = 2
     script = [(0.2, 0.01), (0.2, 0.06), (0.13, 0.01), (0.07, 0.0), (0.04, 0.01), (0.03, 0.006), (0.0, 0.0)]
     assert [c.update(loss, se) for loss, se in script] == [-1, 0, -1, 0, 0, 1, 1]
     # 0.2 - 0.02 > σ: tighten; 0.2 - 0.12 is not (noise could explain it): stay; inside the band: stay;
@@ -35,6 +35,18 @@ def test_gated_rule_moves_only_beyond_z_standard_errors_of_the_band():
     assert [v for *_, v in c.history] == [10, 10, 5, 5, 5, 10, 20]
     g = Controller(grid=[0.0, 0.5, 0.9], sigma=0.05, position=1, tighter_is_lower=True, z=0.0)
     assert g.update(0.06, 1.0) == -1                        # z = 0: the paper's band
+
+
+def test_scaled_rule_steps_by_the_losss_distance_from_the_band_centre():
+    """The default: the gated rule's gates; then round(log2(bound / (3σ/4))) grid steps, at least one."""
+    c = Controller(grid=[1, 2, 4, 8, 16, 32, 64], sigma=0.1, position=3)      # rule "scaled", z = 2, step_ratio 2
+    script = [(0.6, 0.01), (0.2, 0.06), (0.03, 0.0), (0.005, 0.002), (0.0, 0.0), (0.12, 0.005)]
+    assert [c.update(loss, se) for loss, se in script] == [-3, 0, 1, 3, 2, -1]
+    # 0.58 is 7.7× the centre 0.075: 3 steps tighter; 0.08 might be noise: stay; 0.03 is 2.5× below: 1 step;
+    # 0.009 is 8.3× below: 3 steps; nothing measured at all: the loosest; 0.11 is 1.5× above: still one step
+    assert [v for *_, v in c.history] == [1, 1, 2, 16, 64, 32]
+    with pytest.raises(ValueError, match="step_ratio must be > 1"):
+        Controller(grid=[5], sigma=0.05, position=0, step_ratio=1.0)
 
 
 def test_paired_loss_on_a_constructed_sample_where_the_answer_is_known():
@@ -114,7 +126,8 @@ def test_skewscout_in_a_real_run_counts_travel_and_moves_the_knob(tmp_path, monk
     assert rows[-1]["bytes_travel"] == len(travels) * 3 * t.replicas.travel_bytes
     assert rows[-1]["bytes"] == rows[-1]["bytes_algorithm"] + rows[-1]["bytes_travel"]
     assert any("skewscout_loss" in r for r in rows)
-    assert t.algo.get_knob() < 20                            # label-exclusive partitions: it tightened
+    knobs = [knob for *_, knob in t.hooks[0].fn.controller.history]
+    assert min(knobs) < 20                                   # label-exclusive partitions: it tightened
     # FedAvg: every travel happens on the last local step before an averaging, where the replicas have
     # drifted furthest under the current knob, and at least travel_every iterations after the previous one
     assert all(since == local - 1 or local == 1 for _, since, local in travels), travels

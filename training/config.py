@@ -95,8 +95,9 @@ class SkewScoutConfig:
     travel_budget: float | None = 0.1                # None (0 or "none" in a config): no cap
     travel_at_least_every: int | None = None         # None: 5 × travel_every
     measure: str = "auto"
-    rule: str = "gated"                              # gated | paper (checked by the Controller)
-    z: float = 2.0                                   # rule "gated": standard errors beyond the band's edges
+    rule: str = "scaled"                             # scaled | gated | paper (checked by the Controller)
+    z: float = 2.0                                   # scaled, gated: standard errors beyond the band's edges
+    step_ratio: float = 2.0                          # scaled: the factor of loss one grid step is taken to make
 
     def __post_init__(self):
         if self.travel_budget in (0, "none"):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-RULES = ("gated", "paper")
+RULES = ("scaled", "gated", "paper")
 STATE = ("position", "history")
 
 
@@ -28,29 +28,38 @@ def paired_loss(pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[float, 
 
 @dataclass
 class Controller:
-    """``rule = "gated"`` (the default): tighten one grid step when the loss exceeds σ by more than ``z`` standard
-    errors, loosen one step when it is below σ/2 by more than ``z`` standard errors, otherwise stay. ``"paper"``:
-    the paper's band on the point estimate alone (above σ tighten, below σ/2 loosen). Nothing else: no memory, no
-    discount, no holding period."""
+    """``rule = "scaled"`` (the default): act only on a loss that is outside [σ/2, σ] by more than ``z`` standard
+    errors, and then move as many grid steps as the loss is away from the band's centre c = 3σ/4, taking the loss
+    to change by a factor ``step_ratio`` per grid step: tighten round(log(lo / c) / log(step_ratio)) steps when
+    lo = loss − z·SE > σ, loosen round(log(c / hi) / log(step_ratio)) steps when hi = loss + z·SE < σ/2 (the
+    loosest knob when hi = 0), at least one step either way. ``"gated"``: the same gates, one step at a time.
+    ``"paper"``: one step on the point estimate alone (above σ tighten, below σ/2 loosen). No memory, no discount,
+    no holding period: each measurement is acted on by itself."""
     grid: list                 # the knob's grid, sorted ascending
     sigma: float               # target accuracy loss (fraction, e.g. 0.05)
     position: int              # index into grid of the current knob
     tighter_is_lower: bool = True                  # a lower knob communicates more (the algorithm says)
-    rule: str = "gated"
+    rule: str = "scaled"
     z: float = 2.0                                 # standard errors a loss must clear an edge of the band by
+    step_ratio: float = 2.0                        # rule "scaled": the factor of loss one grid step is taken to make
     history: list = field(default_factory=list)    # (loss, standard error, knob after) per measurement
 
     def __post_init__(self):
         if self.rule not in RULES:
-            raise ValueError(f"skewscout.rule {self.rule!r}: use \"gated\" (the band beyond z standard errors of "
-                             f"the paired differences) or \"paper\" (the band on the measured loss alone)")
+            raise ValueError(f"skewscout.rule {self.rule!r}: use \"scaled\" (the band beyond z standard errors of "
+                             f"the paired differences, steps by the loss's distance from the band), \"gated\" (the "
+                             f"same gates, one step) or \"paper\" (the band on the measured loss alone)")
+        if self.step_ratio <= 1:
+            raise ValueError(f"skewscout.step_ratio must be > 1 (the factor of loss one grid step makes), "
+                             f"got {self.step_ratio}")
 
     @classmethod
-    def for_algorithm(cls, algo, sigma: float, grid=None, rule: str = "gated", z: float = 2.0) -> Controller:
+    def for_algorithm(cls, algo, sigma: float, grid=None, rule: str = "scaled", z: float = 2.0,
+                      step_ratio: float = 2.0) -> Controller:
         g = sorted(grid or algo.knob_grid)
         current = algo.get_knob()
         pos = min(range(len(g)), key=lambda i: abs(g[i] - current))
-        return cls(g, float(sigma), pos, algo.knob_tighter_is_lower, rule, float(z))
+        return cls(g, float(sigma), pos, algo.knob_tighter_is_lower, rule, float(z), float(step_ratio))
 
     @property
     def value(self):
@@ -62,16 +71,29 @@ class Controller:
         return 1 if self.tighter_is_lower else -1
 
     def update(self, loss: float, se: float = 0.0) -> int:
-        """One measurement (loss and its standard error): one grid step or none. Returns the step taken."""
-        margin = self.z * se if self.rule == "gated" else 0.0
-        step = 0
-        if loss - margin > self.sigma:
-            step = -self.looser
-        elif loss + margin < self.sigma / 2:
-            step = self.looser
-        self.position = min(max(self.position + step, 0), len(self.grid) - 1)
+        """One measurement (loss and its standard error): the grid steps it calls for (0 inside the band).
+        Returns the change of grid position."""
+        margin = 0.0 if self.rule == "paper" else self.z * se
+        lo, hi = loss - margin, loss + margin
+        steps = 0
+        if lo > self.sigma:
+            steps = -self.looser * self._steps(lo, tighten=True)
+        elif hi < self.sigma / 2:
+            steps = self.looser * self._steps(hi, tighten=False)
+        before = self.position
+        self.position = min(max(self.position + steps, 0), len(self.grid) - 1)
         self.history.append((loss, se, self.value))
-        return step
+        return self.position - before
+
+    def _steps(self, bound: float, tighten: bool) -> int:
+        """How many grid steps a bound outside the band calls for (1 unless the rule is "scaled")."""
+        if self.rule != "scaled":
+            return 1
+        centre = 0.75 * self.sigma
+        if bound <= 0:
+            return len(self.grid)
+        ratio = bound / centre if tighten else centre / bound
+        return max(1, round(math.log(ratio) / math.log(self.step_ratio)))
 
     def state_dict(self) -> dict:
         """What a checkpoint keeps: where the controller stands and what it measured."""

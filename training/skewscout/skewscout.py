@@ -27,8 +27,9 @@ class SkewScout:
     arrived, loss = mean over partitions of max(0, kept − average) on their own sample. No bytes, so the travel
     budget does not apply. ``measure = "auto"`` (the default) picks it for FedAvg.
 
-    ``rule`` (``Controller``): "gated" (the default) moves the knob only when the loss is outside [σ/2, σ] by more
-    than ``z`` standard errors; "paper" on the loss alone.
+    ``rule`` (``Controller``): "scaled" (the default) moves the knob only when the loss is outside [σ/2, σ] by more
+    than ``z`` standard errors, by as many grid steps as the loss is away from the band (``step_ratio``); "gated"
+    one step at a time; "paper" one step on the loss alone.
 
     ``settings`` is the ``[skewscout]`` section (``SkewScoutConfig``, which holds every default and checks them)."""
 
@@ -38,7 +39,7 @@ class SkewScout:
         s = settings or SkewScoutConfig()
         if not algo.knob:
             raise ValueError(f"SkewScout needs an algorithm with a communication knob; {algo.name} has none")
-        self.controller = Controller.for_algorithm(algo, s.sigma, s.grid, s.rule, s.z)
+        self.controller = Controller.for_algorithm(algo, s.sigma, s.grid, s.rule, s.z, s.step_ratio)
         self.sample_size, self.seed, self.round = int(s.sample_size), int(s.seed), 0
         self.travel_every = int(s.travel_every)
         self.travel_budget = None if s.travel_budget is None else float(s.travel_budget)

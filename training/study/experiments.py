@@ -46,9 +46,9 @@ def f3(base):
 F4_BUDGET = 0.1          # SkewScout's model travel may cost at most 10% of the algorithm's own bytes ...
 F4_TRAVELS_PER_RUN = 40  # ... a travel is due every 1/40 of the run ...
 F4_FLOOR = 5             # ... and happens at least every 5 due periods whatever the budget
-F4_SAMPLE = 100          # examples of the receiving partition each pair is scored on
+F4_SAMPLE = 200          # examples of the receiving partition each pair is scored on (the [skewscout] default)
 F4_KNOBS = {"gaia": "threshold", "fedavg": "iter_local"}
-F4_CONTROLLERS = {"skewscout": {"rule": "gated", "measure": "auto"},          # as shipped (the defaults)
+F4_CONTROLLERS = {"skewscout": {"rule": "scaled", "measure": "auto"},         # as shipped (the defaults)
                   "skewscout-paper": {"rule": "paper", "measure": "travel"}}   # the paper's
 
 
