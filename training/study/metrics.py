@@ -64,6 +64,7 @@ class F4Run:
     ratio: float | None           # mb / the Oracle's (exact), None when below the target or no Oracle
     below_bsp: bool
     knobs_seed0: list             # (iteration, knob) at each evaluation of seed 0
+    walk_seed0: list = field(default_factory=list)   # (iteration, knob after, measured loss or None, MB so far)
 
     @property
     def passes(self) -> bool:
@@ -89,6 +90,7 @@ class F4Result:
     bsp_final: float
     bsp_mb: float
     algos: dict[str, F4Algo]
+    seeds: int = 0                # seeds behind each point (the tuning group may run fewer)
 
 
 @dataclass(frozen=True)
@@ -249,7 +251,9 @@ def f4_algo(results: dict, setting: str, algo: str, seeds: int, target: float, b
             runs.append(F4Run(controller=controller, start=start, start_knob=v, final=final, mb=mb,
                               travel_share=float(np.mean([x[-1]["bytes_travel"] / x[-1]["bytes"] for x in ss])),
                               ratio=mb / o if (o and final >= target) else None, below_bsp=mb < bsp_mb,
-                              knobs_seed0=[(x["iteration"], x["knob"]) for x in ss[0]]))
+                              knobs_seed0=[(x["iteration"], x["knob"]) for x in ss[0]],
+                              walk_seed0=[(x["iteration"], x.get("knob_after", x["knob"]), x.get("skewscout_loss"),
+                                           x["bytes"] / 1e6) for x in ss[0]]))
     place = oracle_place(grid, knob) if static else "not run"
     return F4Algo(static=static, oracle_knob=knob, oracle_mb=o, oracle_place=place, runs=runs)
 
@@ -263,7 +267,7 @@ def f4_summary(results: dict, seeds: int) -> dict[str, F4Result]:
         target, bsp_mb = TARGET_REL * mean_final(bsp), mean_bytes(bsp) / 1e6
         out[setting.id] = F4Result(
             name=setting.name, group=setting.group, iterations=bsp[0][-1]["iteration"], target=target,
-            bsp_final=mean_final(bsp), bsp_mb=bsp_mb,
+            bsp_final=mean_final(bsp), bsp_mb=bsp_mb, seeds=len(bsp),
             algos={a: f4_algo(results, setting.id, a, seeds, target, bsp_mb) for a in GRIDS})
     return out
 

@@ -143,7 +143,8 @@ def f4_parts(f4: dict[str, F4Result], meta: StudyMeta) -> list[str]:
     for group in ("evaluation", "tuning"):
         results = {k: r for k, r in f4.items() if r.group == group}
         if results:
-            parts.append(fill(f"f4_{group}", rows=_f4_table(results)))
+            parts.append(fill(f"f4_{group}", rows=_f4_table(results),
+                              seeds=max(r.seeds for r in results.values()) or meta.seeds))
     parts.append(f4_verdict(f4))
     parts.append(fill("f4_figures"))
     return parts
@@ -186,7 +187,8 @@ def notes(summary: StudySummary) -> list[str]:
 def miss_note(r: F4Result, algo: str, a, x: F4Run) -> str:
     """Where SkewScout as shipped misses the bar on one run, with the run's own numbers: what the start knob costs
     run statically, and when SkewScout's knob first reached the Oracle's (or looser)."""
-    knobs = ", ".join(f"{it}: {k}" for it, k in x.knobs_seed0)
+    knobs = ", ".join(f"{it}: {k}" + (f" (loss {loss:.3f})" if loss is not None else "")
+                      for it, k, loss, _ in x.walk_seed0) or ", ".join(f"{it}: {k}" for it, k in x.knobs_seed0)
     # summary.json turns the knob keys into strings: compare as numbers so a re-render matches the first one
     start_mb = next((mb for k, (_, mb) in a.static.items() if float(k) == float(x.start_knob)), 0.0)
     first = next((it for it, k in x.knobs_seed0 if a.oracle_knob is not None and k >= a.oracle_knob), None)
@@ -195,5 +197,21 @@ def miss_note(r: F4Result, algo: str, a, x: F4Run) -> str:
                 oracle_knob=a.oracle_knob, travel_pct=100 * x.travel_share, bsp_mb=r.bsp_mb))
     walk = fill("note_f4_walk", start_knob=x.start_knob, start_mb=start_mb,
                 first="never" if first is None else f"first at iteration {first}", iterations=r.iterations)
+    walk += " " + _cost_of_reaching_the_oracle(r, a, x)
     return fill("note_f4_miss", setting=r.name, group=r.group, algo=algo, start=x.start, start_knob=x.start_knob,
                 why=why + " " + walk, knobs=knobs)
+
+
+def _cost_of_reaching_the_oracle(r: F4Result, a, x: F4Run) -> str:
+    """Seed 0's bytes up to the first evaluation whose knob (after the controller's move) is the Oracle's or looser,
+    as a multiple of the Oracle's whole run, and the largest loss measured on the way: why a start or an early
+    loss alone can put a run over the bar."""
+    if not x.walk_seed0 or not a.oracle_mb or a.oracle_knob is None:
+        return ""
+    reached = next(((it, mb) for it, k, _, mb in x.walk_seed0 if float(k) >= float(a.oracle_knob)), None)
+    losses = [(loss, it) for it, _, loss, _ in x.walk_seed0 if loss is not None and (not reached or it <= reached[0])]
+    worst = max(losses) if losses else None
+    return fill("note_f4_cost", until=("the end" if reached is None else f"iteration {reached[0]}"),
+                mb=(x.walk_seed0[-1][3] if reached is None else reached[1]),
+                times=(x.walk_seed0[-1][3] if reached is None else reached[1]) / a.oracle_mb,
+                worst=("none measured" if worst is None else f"{worst[0]:.3f} at iteration {worst[1]}"))

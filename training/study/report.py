@@ -25,13 +25,14 @@ def f4_settings(quick: bool) -> list[F4Setting]:
 
 
 def plan(names: list[str], seeds: int, data: dict, iterations: int, manifest: str | None, f4: list[F4Setting],
-         runs_root: Path) -> list[tuple[tuple, dict, str]]:
+         runs_root: Path, tuning_seeds: int | None = None) -> list[tuple[tuple, dict, str]]:
     """Every run of the asked-for experiments: ((experiment, key, seed), config, run folder). An F4 key starts with
-    the setting's id (E1, T1, ...)."""
+    the setting's id (E5, T1, ...); F4's tuning settings run ``tuning_seeds`` seeds (default: ``seeds``)."""
     jobs = []
     for name in names:
         if name == "F4":
-            gens = [(seed, ((st.id,) + key, cfg)) for st in f4 for seed in range(seeds)
+            per = {"tuning": seeds if tuning_seeds is None else tuning_seeds}
+            gens = [(seed, ((st.id,) + key, cfg)) for st in f4 for seed in range(per.get(st.group, seeds))
                     for key, cfg in f4_runs(st, seed)]
         else:
             gens = []
@@ -48,7 +49,7 @@ def plan(names: list[str], seeds: int, data: dict, iterations: int, manifest: st
 def run_study(out_dir: str | Path = "docs/study", *, quick: bool = False, seeds: int = 3, data: dict | None = None,
               experiments: list[str] | None = None, manifest: str | None = None, jobs: int = 1,
               runs_dir: str | Path | None = None, command: str = "flickr-mammal study",
-              f4_mnist: str | None = None) -> dict:
+              f4_mnist: str | None = None, tuning_seeds: int | None = None) -> dict:
     """Run (or reuse) every run, write OUT/REPORT.md, its figures and summary.json; return the summary."""
     if f4_mnist and "F4" in (experiments or EXPERIMENTS):
         raise UserError("--f4-mnist: F4 runs the settings fixed in training/study/protocol.py (digits); an MNIST "
@@ -60,7 +61,7 @@ def run_study(out_dir: str | Path = "docs/study", *, quick: bool = False, seeds:
     names = experiments or list(EXPERIMENTS)
     t0 = time.perf_counter()
     planned = plan(names, seeds, data, iterations, manifest, f4_settings(quick),
-                   Path(runs_dir or out / "runs"))
+                   Path(runs_dir or out / "runs"), tuning_seeds)
     rows = run_all([(cfg, run_out) for _, cfg, run_out in planned], jobs)
     results = {key: r for (key, _, _), r in zip(planned, rows)}
     return write(out, results, names, metrics.StudyMeta(
