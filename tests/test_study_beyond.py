@@ -83,3 +83,38 @@ def test_write_keeps_f1_to_f5_and_replaces_only_the_beyond_part(tmp_path):
     assert "| SkewScout (FedAvg + GN) | 72.0 ± 0.0 / 70 | 72.0 ± 0.0 / 70 |" in text
     assert all(Path(tmp_path / f).stat().st_size > 10_000 for f in ("f6_qgm.png", "f8_remedies.png"))
     assert beyond.kept(tmp_path).keys() == {"F6", "F8", "beyond_meta"}
+
+
+def test_study_command_dispatches_f6_to_f8_to_beyond(monkeypatch, capsys, tmp_path):
+    """`flickr-mammal study --experiments …`: F1-F5 go to run_study, F6-F8 to beyond.run_beyond, with the shared
+    options; unknown names and options one half cannot honour are one error line (no training here)."""
+    import training.study
+    from flows.cli import main
+    from flows.commands.study import split_experiments
+
+    calls = []
+    monkeypatch.setattr(training.study, "run_study", lambda out, **kw: calls.append(("paper", out, kw)) or {"F2": 1})
+    monkeypatch.setattr(beyond, "run_beyond", lambda out, **kw: calls.append(("beyond", out, kw)) or {"F8": 2})
+    assert split_experiments("f8, F2,F6") == (["F2"], ["F6", "F8"])
+    assert split_experiments("all") == (["F1", "F2", "F3", "F4", "F5"], ["F6", "F7", "F8"])
+
+    out = str(tmp_path / "study")
+    assert main(["study", "--out", out, "--experiments", "F2,F8,F6", "--seeds", "2", "--runs", "R",
+                 "--manifest", "m.parquet", "--mnist", "D"]) == 0
+    (p, p_out, p_kw), (b, b_out, b_kw) = calls
+    assert (p, p_out, p_kw["experiments"], p_kw["seeds"], p_kw["runs_dir"]) == ("paper", out, ["F2"], 2, "R")
+    assert (b, b_out, b_kw["names"], b_kw["seeds"], b_kw["runs_dir"], b_kw["manifest"]) == \
+        ("beyond", out, ("F6", "F8"), 2, "R", "m.parquet")
+    assert b_kw["data"]["path"] == "D" and not b_kw["render_only"]
+
+    calls.clear()
+    assert main(["study", "--out", out, "--experiments", "F7", "--render-only"]) == 0
+    assert [c[0] for c in calls] == ["beyond"] and calls[0][2]["render_only"] and calls[0][2]["data"] is None
+    assert "(F7)" in capsys.readouterr().out
+
+    calls.clear()
+    for argv, words in ((["--experiments", "F9"], "unknown F9"), (["--experiments", "F6", "--quick"], "no quick"),
+                        (["--experiments", "F1,F6", "--render-only"], "--render-only is for F6-F8")):
+        assert main(["study", "--out", out, *argv]) == 2
+        assert words in capsys.readouterr().err
+    assert calls == []
