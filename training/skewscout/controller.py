@@ -29,12 +29,12 @@ def paired_loss(pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[float, 
 @dataclass
 class Controller:
     """``rule = "scaled"`` (the default): act only on a loss that is outside [σ/2, σ] by more than ``z`` standard
-    errors, and then move as many grid steps as the loss is away from the band's centre c = 3σ/4, taking the loss
-    to change by a factor ``step_ratio`` per grid step: tighten round(log(lo / c) / log(step_ratio)) steps when
-    lo = loss − z·SE > σ, loosen round(log(c / hi) / log(step_ratio)) steps when hi = loss + z·SE < σ/2 (the
-    loosest knob when hi = 0), at least one step either way. ``"gated"``: the same gates, one step at a time.
-    ``"paper"``: one step on the point estimate alone (above σ tighten, below σ/2 loosen). No memory, no discount,
-    no holding period: each measurement is acted on by itself."""
+    errors. Tighten one grid step when lo = loss − z·SE > σ: a tightening raises the bytes of every iteration after
+    it, and the next measurement shows whether one step was enough. Loosen when hi = loss + z·SE < σ/2 by as many
+    grid steps as hi is below the band's centre c = 3σ/4, taking one step to change the loss by a factor
+    ``step_ratio``: max(1, round(log(c / hi) / log(step_ratio))), to the loosest knob when hi = 0. ``"gated"``:
+    the same gates, one step either way. ``"paper"``: one step on the point estimate alone (above σ tighten, below
+    σ/2 loosen). No memory, no discount, no holding period: each measurement is acted on by itself."""
     grid: list                 # the knob's grid, sorted ascending
     sigma: float               # target accuracy loss (fraction, e.g. 0.05)
     position: int              # index into grid of the current knob
@@ -86,14 +86,13 @@ class Controller:
         return self.position - before
 
     def _steps(self, bound: float, tighten: bool) -> int:
-        """How many grid steps a bound outside the band calls for (1 unless the rule is "scaled")."""
-        if self.rule != "scaled":
+        """How many grid steps a bound outside the band calls for (1 unless the rule is "scaled" and it loosens)."""
+        if self.rule != "scaled" or tighten:
             return 1
         centre = 0.75 * self.sigma
         if bound <= 0:
             return len(self.grid)
-        ratio = bound / centre if tighten else centre / bound
-        return max(1, round(math.log(ratio) / math.log(self.step_ratio)))
+        return max(1, round(math.log(centre / bound) / math.log(self.step_ratio)))
 
     def state_dict(self) -> dict:
         """What a checkpoint keeps: where the controller stands and what it measured."""
