@@ -259,3 +259,19 @@ def test_study_quick_f4_compares_skewscout_with_the_oracle_in_a_report(tmp_path)
     assert sum(len(a["runs"]) for a in s["F4"]["E5"]["algos"].values()) == 8      # 3 starts + the paper's, × 2
     again = metrics.StudySummary.from_json(json.loads((tmp_path / "study" / "summary.json").read_text()))
     assert render.render(again) == report
+
+
+def test_f4_runs_a_chosen_subset_of_settings_and_fewer_tuning_seeds(tmp_path):
+    from catalog.errors import UserError
+    from training.study.report import f4_settings, plan
+
+    chosen = f4_settings(False, ["T1", "E5"])
+    assert [s.id for s in chosen] == ["E5", "T1"]                      # the protocol's order: evaluation first
+    runs = plan(["F4"], 3, {"name": "digits"}, 400, None, chosen, tmp_path, tuning_seeds=1)
+    per_setting = {(key[0], seed) for (_, key, seed), *_ in runs}
+    assert per_setting == {("E5", 0), ("E5", 1), ("E5", 2), ("T1", 0)}
+    # evaluation: BSP, 7 + 6 static knobs, 3 starts × 2 algorithms, the paper's × 2; tuning: the middle start only
+    ids = [key[0] for (_, key, _), *_ in runs]
+    assert ids.count("E5") == 3 * 22 and ids.count("T1") == 18
+    with pytest.raises(UserError, match=r"^--f4-settings: unknown setting\(s\) E1; the protocol's are E5, E6, E7, "):
+        f4_settings(False, ["E1", "T1"])

@@ -21,6 +21,10 @@ def add_arguments(p) -> None:
     p.add_argument("--manifest",
                    help="export manifest for F5 and F8's geographic column "
                         "(e.g. flickr-mammal-data/demo/export/continent/manifest.parquet)")
+    p.add_argument("--tuning-seeds", type=int,
+                   help="F4: seeds for the tuning settings (default --seeds; the evaluation settings run --seeds)")
+    p.add_argument("--f4-settings", help="F4: comma-separated setting ids to run (e.g. E5,E6,E7,E8,T1; default all "
+                                         "of training/study/protocol.py)")
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
     p.add_argument("--runs", help="folder for the individual runs (default OUT/runs, F6-F8: OUT/runs/beyond); "
                                   "reruns resume")
@@ -69,7 +73,9 @@ def run(args) -> int:
 
         summary = run_study(args.out, quick=args.quick, seeds=args.seeds, data=data, experiments=paper,
                             manifest=args.manifest, jobs=args.jobs, runs_dir=args.runs, command=cmd,
-                            f4_mnist=args.f4_mnist)
+                            f4_mnist=args.f4_mnist, tuning_seeds=args.tuning_seeds,
+                            f4_only=[x.strip().upper() for x in args.f4_settings.split(",")] if args.f4_settings
+                            else None)
     if beyond:
         from training.study.beyond import run_beyond
 

@@ -16,12 +16,17 @@ from training.study.render import render
 from training.study.running import run_all
 
 
-def f4_settings(quick: bool) -> list[F4Setting]:
-    """F4's settings from the protocol, evaluation first (training/study/protocol.py); quick mode: one of each group,
-    40 iterations."""
+def f4_settings(quick: bool, only: list[str] | None = None) -> list[F4Setting]:
+    """F4's settings from the protocol, evaluation first (training/study/protocol.py), or those whose id is in
+    ``only``; quick mode: one of each group, 40 iterations."""
     if quick:
         return [dataclasses.replace(s, iterations=40) for s in (EVALUATION[0], TUNING[0])]
-    return list(EVALUATION + TUNING)
+    chosen = [s for s in EVALUATION + TUNING if only is None or s.id in only]
+    unknown = set(only or ()) - {s.id for s in EVALUATION + TUNING}
+    if unknown:
+        raise UserError(f"--f4-settings: unknown setting(s) {', '.join(sorted(unknown))}; the protocol's are "
+                        f"{', '.join(s.id for s in EVALUATION + TUNING)} (training/study/protocol.py)")
+    return chosen
 
 
 def plan(names: list[str], seeds: int, data: dict, iterations: int, manifest: str | None, f4: list[F4Setting],
@@ -49,7 +54,8 @@ def plan(names: list[str], seeds: int, data: dict, iterations: int, manifest: st
 def run_study(out_dir: str | Path = "docs/study", *, quick: bool = False, seeds: int = 3, data: dict | None = None,
               experiments: list[str] | None = None, manifest: str | None = None, jobs: int = 1,
               runs_dir: str | Path | None = None, command: str = "flickr-mammal study",
-              f4_mnist: str | None = None, tuning_seeds: int | None = None) -> dict:
+              f4_mnist: str | None = None, tuning_seeds: int | None = None,
+              f4_only: list[str] | None = None) -> dict:
     """Run (or reuse) every run, write OUT/REPORT.md, its figures and summary.json; return the summary."""
     if f4_mnist and "F4" in (experiments or EXPERIMENTS):
         raise UserError("--f4-mnist: F4 runs the settings fixed in training/study/protocol.py (digits); an MNIST "
@@ -60,7 +66,7 @@ def run_study(out_dir: str | Path = "docs/study", *, quick: bool = False, seeds:
     iterations = 60 if quick else 400
     names = experiments or list(EXPERIMENTS)
     t0 = time.perf_counter()
-    planned = plan(names, seeds, data, iterations, manifest, f4_settings(quick),
+    planned = plan(names, seeds, data, iterations, manifest, f4_settings(quick, f4_only),
                    Path(runs_dir or out / "runs"), tuning_seeds)
     rows = run_all([(cfg, run_out) for _, cfg, run_out in planned], jobs)
     results = {key: r for (key, _, _), r in zip(planned, rows)}
