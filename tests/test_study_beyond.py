@@ -118,3 +118,37 @@ def test_study_command_dispatches_f6_to_f8_to_beyond(monkeypatch, capsys, tmp_pa
         assert main(["study", "--out", out, *argv]) == 2
         assert words in capsys.readouterr().err
     assert calls == []
+
+
+def test_only_trains_the_named_runs_and_the_report_lists_engine_versions(tmp_path, monkeypatch):
+    """``only``: the geographic runs train (today's engine), the others are read as they finished (an older engine);
+    the header names both versions with their runs, the F8 table gets its geographic column."""
+    from training.study import running
+
+    manifest = "m.parquet"
+    planned = beyond.plan(("F8",), 1, {"name": "digits", "test_fraction": 0.25}, manifest, tmp_path / "runs")
+
+    def finish(folder, version, acc):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        r = [row | {"wall_s": 60.0} for row in rows(acc)]
+        (Path(folder) / "done.json").write_text(json.dumps({"code_version": version, "rows": r}))
+
+    for key, _, folder in planned:
+        if key[1][0] != "geographic":
+            finish(folder, "old", 0.8)
+    trained = []
+    monkeypatch.setattr(running, "code_version", lambda: "new")
+    monkeypatch.setattr(running, "run_all", lambda runs, jobs: [
+        trained.append(folder) or finish(folder, "new", 0.5) for _, folder in runs])
+    s = beyond.run_beyond(tmp_path / "out", seeds=1, manifest=manifest, runs_dir=tmp_path / "runs", names=("F8",),
+                          only=("geographic",), versions_note="Only SkewScout changed.",
+                          manifest_how="built by `flickr-mammal demo`")
+    assert sorted(trained) == sorted(f for k, _, f in planned if k[1][0] == "geographic") and len(trained) == 7
+    assert s["beyond_meta"]["run_versions"] == {"old": 14, "new": 7}
+    assert s["F8"]["geo_partitions"] == 2 and list(s["F8"]["table"]) == list(beyond.F8_SKEWS)
+    text = (tmp_path / "out" / "REPORT.md").read_text()
+    assert ("the current one is new; old: 14 runs, 14.0 run-minutes; new: 7 runs, 7.0 run-minutes. Only "
+            "SkewScout changed.") in text
+    assert "built by `flickr-mammal demo` (`m.parquet`)" in text and "(2: the continents" in text
+    assert beyond.strip_session_flags(["--out", "d", "--only", "geo", "--render-only", "--versions-note=x",
+                                       "--seeds", "3"]) == ["--out", "d", "--seeds", "3"]

@@ -4,6 +4,9 @@ are in ``figures_beyond.py``, the prose in ``report_beyond.md``. F6–F8 live be
 REPORT.md without touching them: ``write`` replaces only the part of REPORT.md after ``MARKER``.
 
 ``python -m training.study.beyond --out docs/study [--mnist DIR] [--manifest PATH] [--seeds 3] [--jobs 1]``
+(or ``flickr-mammal study --experiments F6,F7,F8 …``). ``--only TEXT`` trains only the runs whose key mentions TEXT
+and takes every other run as it finished under ``--runs``, whatever engine made it; the report lists the engine
+code versions behind its runs, so such a mix is never hidden.
 """
 from __future__ import annotations
 
@@ -133,6 +136,18 @@ def finished_rows(folder: str) -> list[dict] | None:
     return json.loads(done.read_text())["rows"] if done.exists() else None
 
 
+def finished_version(folder: str) -> str | None:
+    """The engine code version that made a finished run."""
+    done = Path(folder) / "done.json"
+    return json.loads(done.read_text()).get("code_version") if done.exists() else None
+
+
+def mentions(key: tuple, words) -> bool:
+    """Whether a run's key ``(experiment, key, seed)`` mentions any of ``words`` (case-insensitive)."""
+    text = " ".join(map(str, (key[0], *key[1]))).lower()
+    return any(w.lower() in text for w in words)
+
+
 # ---- metrics -------------------------------------------------------------------------------------------------
 def spread(runs: list[list[dict]]) -> dict:
     """Final accuracy over seeds, MB, the accuracy at each evaluation and how far apart the partitions' models end."""
@@ -211,7 +226,9 @@ def f8_summary(results: dict) -> dict | None:
         near = [n for n in rows if 100 * (rows[top]["mean"] - rows[n]["mean"]) <= max(1.0, 100 * rows[top]["std"])]
         best[skew] = {"best": top, "cheapest_near_best": min(near, key=lambda n: rows[n]["mb"]), "near_best": near}
     iid = collect(results, "F7").get(("iid", 0))
-    return {"table": table, "best": best, "reference_bsp_iid": iid}
+    geo = [r for (n, k, _), r in results.items() if n == "F8" and k[0] == "geographic"]
+    return {"table": table, "best": best, "reference_bsp_iid": iid,
+            "geo_partitions": len(geo[0][-1]["acc"]) if geo else None}
 
 
 SUMMARIES = {"F6": f6_summary, "F7": f7_summary, "F8": f8_summary}
@@ -235,7 +252,15 @@ def render(summary: dict) -> str:
     meta = {"data": "digits", "seeds": "?", "iterations": ITERATIONS, "lr": LR, "k": K, "k_social": K_SOCIAL,
             "samples": SAMPLES_PER_ITERATION, "runs": "?", "run_minutes": "?", "command": "?", "manifest": "none",
             "code_version": "?"} | summary.get("beyond_meta", {})
-    parts = [MARKER, b["header"].format(**meta, samples_k=meta["samples"] // meta["k"])]
+    versions = meta.get("run_versions") or {}
+    if set(versions) - {meta["code_version"]}:
+        engines = b["mixed_versions"].format(
+            code_version=meta["code_version"], note=meta.get("versions_note", ""),
+            counts="; ".join(f"{v}: {n} runs, {meta.get('run_minutes_by_version', {}).get(v, '?')} run-minutes"
+                             for v, n in sorted(versions.items(), key=lambda kv: -kv[1])))
+    else:
+        engines = f"engine code version {meta['code_version']}"
+    parts = [MARKER, b["header"].format(**meta, samples_k=meta["samples"] // meta["k"], engines=engines)]
     n = meta["seeds"]
     if f6 := summary.get("F6"):
         rows = "\n".join(f"| {r['topology']} | {r['alpha']:g} | {pct(r['dsgdm'], n)} | {pct(r['qgm'], n)} | "
@@ -283,7 +308,11 @@ def render(summary: dict) -> str:
                                     k=meta["k"], iterations=meta["iterations"],
                                     iter_local=ITER_LOCAL, mu=FEDPROX_MU,
                                     verdicts=verdicts, reference=pct(ref) if ref else "—",
-                                    geo=b["f8_geo"] if "geographic" in skews else b["f8_no_geo"]))
+                                    geo=b["f8_geo"].format(manifest=meta["manifest"],
+                                                           k_geo=f8.get("geo_partitions") or "?",
+                                                           img=GEO_IMG_SIZE, manifest_how=meta.get(
+                                                               "manifest_how", "an export")
+                                                           ) if "geographic" in skews else b["f8_no_geo"]))
     return "\n\n".join(parts) + "\n"
 
 
@@ -310,9 +339,11 @@ def kept(out: Path) -> dict:
 
 def run_beyond(out_dir: str | Path = "docs/study", *, data: dict | None = None, seeds: int = 3, jobs: int = 1,
                manifest: str | None = None, runs_dir: str | Path | None = None, names=("F6", "F7", "F8"),
-               render_only: bool = False, command: str = "python -m training.study.beyond") -> dict:
+               render_only: bool = False, only=(), versions_note: str = "", manifest_how: str = "",
+               command: str = "python -m training.study.beyond") -> dict:
     """Run (or reuse) F6–F8's runs and write their part of the report. ``render_only``: summarise the runs that
-    finished, train nothing."""
+    finished, train nothing; ``only``: train the runs whose key mentions one of these words, summarise the rest as
+    they finished (``versions_note``: why that mix of engine versions is sound, printed beside their list)."""
     from training.study.running import code_version, run_all
 
     out = Path(out_dir)
@@ -324,7 +355,8 @@ def run_beyond(out_dir: str | Path = "docs/study", *, data: dict | None = None, 
     if render_only:
         results = {key: rows for key, _, folder in planned if (rows := finished_rows(folder))}
     else:
-        unique = list({folder: (c, folder) for _, c, folder in planned}.values())
+        unique = list({folder: (c, folder) for key, c, folder in planned if not only or mentions(key, only)
+                       }.values())
         for i in range(0, len(unique), jobs):          # a failing run is reported and skipped, not fatal
             try:
                 run_all(unique[i:i + jobs], jobs)
@@ -333,14 +365,37 @@ def run_beyond(out_dir: str | Path = "docs/study", *, data: dict | None = None, 
         results = {key: rows for key, _, folder in planned if (rows := finished_rows(folder))}
     distinct = {folder for key, _, folder in planned if key in results}
     walls = {folder: finished_rows(folder)[-1]["wall_s"] for folder in distinct}
+    made_by = {folder: finished_version(folder) or "?" for folder in distinct}
+    by_version: dict[str, list[str]] = {}
+    for folder, v in made_by.items():
+        by_version.setdefault(v, []).append(folder)
     summary = {n: SUMMARIES[n](results) for n in names}
     summary["beyond_meta"] = {
         "data": data["name"], "seeds": seeds, "iterations": ITERATIONS, "lr": LR, "k": K, "k_social": K_SOCIAL,
         "samples": SAMPLES_PER_ITERATION, "runs": len(distinct), "run_minutes": round(sum(walls.values()) / 60, 1),
         "command": command, "manifest": manifest or "none", "code_version": code_version(),
-        "seconds": round(time.perf_counter() - t0)}
+        "run_versions": {v: len(f) for v, f in by_version.items()},
+        "run_minutes_by_version": {v: round(sum(walls[x] for x in f) / 60, 1) for v, f in by_version.items()},
+        "versions_note": versions_note, "seconds": round(time.perf_counter() - t0)}
+    if manifest_how:
+        summary["beyond_meta"]["manifest_how"] = manifest_how
     write(out, summary)
     return summary
+
+
+def strip_session_flags(argv: list[str]) -> list[str]:
+    """The command a reader reruns: without --render-only, --only TEXT and the report-text flags."""
+    out, skip = [], False
+    for x in argv:
+        if skip:
+            skip = False
+        elif x == "--render-only":
+            pass
+        elif x in ("--only", "--versions-note", "--manifest-how"):
+            skip = True
+        elif not x.startswith(("--only=", "--versions-note=", "--manifest-how=")):
+            out.append(x)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -353,14 +408,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", help="run folder (default OUT/runs/beyond)")
     p.add_argument("--experiments", default="F6,F7,F8")
     p.add_argument("--render-only", action="store_true", help="summarise the finished runs, train nothing")
+    p.add_argument("--only", action="append", default=[], metavar="TEXT",
+                   help="train only the runs whose key mentions TEXT (repeatable, e.g. geographic, SkewScout); "
+                        "every other run is summarised as it finished under --runs (the report lists engine versions)")
+    p.add_argument("--versions-note", default="", help="why the runs' mix of engine versions is sound (printed)")
+    p.add_argument("--manifest-how", default="", help="how the --manifest was built (printed under F8)")
     a = p.parse_args(argv)
     data = {"name": "mnist", "path": a.mnist, "test_fraction": 0.2} if a.mnist else None
     import sys
 
     run_beyond(a.out, data=data, seeds=a.seeds, jobs=a.jobs, manifest=a.manifest, runs_dir=a.runs,
                names=tuple(e.strip() for e in a.experiments.split(",") if e.strip()), render_only=a.render_only,
+               only=tuple(a.only), versions_note=a.versions_note, manifest_how=a.manifest_how,
                command="python -m training.study.beyond " + " ".join(
-                   a for a in (sys.argv[1:] if argv is None else argv) if a != "--render-only"))
+                   strip_session_flags(sys.argv[1:] if argv is None else argv)))
     print(f"wrote {a.out}/REPORT.md (F6-F8)")
     return 0
 
