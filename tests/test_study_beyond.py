@@ -33,6 +33,12 @@ def test_plan_shares_identical_runs_and_puts_geographic_last(tmp_path):
     assert folders[("F7", ("iid", 0), 0)] != folders[("F7", ("label-exclusive", 0), 0)]
     geo = [c["data"]["name"] == "manifest" for _, c, _ in planned]
     assert any(geo) and geo == sorted(geo)                       # every geographic run after every digits run
+    configs = {key: c for key, c, _ in planned}
+    geo_control = configs[("F8", ("geographic", beyond.CONTROL), 0)]
+    assert geo_control["data"]["shuffle_partitions"] and geo_control["model"]["name"] == "lenet_gn"
+    assert folders[("F8", ("label-exclusive", beyond.CONTROL), 0)] == folders[("F8", ("dirichlet 0.1",
+                                                                                      beyond.CONTROL), 0)]
+    assert configs[("F8", ("label-exclusive", beyond.CONTROL), 0)]["partition"]["name"] == "iid"
     social = next(c for (n, k, _), c, _ in planned if n == "F6" and k[0] == "social")
     assert social["partition"]["num_partitions"] == 32 and social["solver"]["batch_size"] * 32 == 160
 
@@ -143,12 +149,14 @@ def test_only_trains_the_named_runs_and_the_report_lists_engine_versions(tmp_pat
     s = beyond.run_beyond(tmp_path / "out", seeds=1, manifest=manifest, runs_dir=tmp_path / "runs", names=("F8",),
                           only=("geographic",), versions_note="Only SkewScout changed.",
                           manifest_how="built by `flickr-mammal demo`")
-    assert sorted(trained) == sorted(f for k, _, f in planned if k[1][0] == "geographic") and len(trained) == 7
-    assert s["beyond_meta"]["run_versions"] == {"old": 14, "new": 7}
+    assert sorted(trained) == sorted(f for k, _, f in planned if k[1][0] == "geographic") and len(trained) == 8
+    assert s["beyond_meta"]["run_versions"] == {"old": 15, "new": 8}        # the digits IID control serves two skews
+    assert s["F8"]["controls"]["geographic"]["mean"] == 0.5 and s["F8"]["best"]["geographic"]["skew_cost"] == 0
     assert s["F8"]["geo_partitions"] == 2 and list(s["F8"]["table"]) == list(beyond.F8_SKEWS)
     text = (tmp_path / "out" / "REPORT.md").read_text()
-    assert ("the current one is new; old: 14 runs, 14.0 run-minutes; new: 7 runs, 7.0 run-minutes. Only "
+    assert ("the current one is new; old: 15 runs, 15.0 run-minutes; new: 8 runs, 8.0 run-minutes. Only "
             "SkewScout changed.") in text
+    assert "Control: FedAvg + GN on the same data split IID 80.0 ± 0.0%" in text
     assert "built by `flickr-mammal demo` (`m.parquet`)" in text and "(2: the continents" in text
     assert beyond.strip_session_flags(["--out", "d", "--only", "geo", "--render-only", "--versions-note=x",
                                        "--seeds", "3"]) == ["--out", "d", "--seeds", "3"]

@@ -45,6 +45,9 @@ REMEDIES = {                         # F8: name -> (model, bn_stats, algorithm, 
     "SkewScout (FedAvg + GN)": ("lenet_gn", "shared", {"name": "fedavg", "iter_local": ITER_LOCAL}, None, True),
 }
 F8_SKEWS = ("label-exclusive", "dirichlet 0.1", "geographic")
+# F8's control, what each skew costs at this budget: digits split IID (K = 8); geographic: F5's control, the same
+# training photos reshuffled into partitions of the same sizes
+CONTROL = "FedAvg + GN, same data IID"
 
 
 # ---- experiments ---------------------------------------------------------------------------------------------
@@ -109,6 +112,12 @@ def f8(data: dict, seed: int, manifest: str | None = None):
             continue
         for name in REMEDIES:
             yield (skew, name), remedy(c, name)
+        control = copy.deepcopy(c)
+        if "partition" in control:
+            control["partition"] = {"name": "iid", "num_partitions": K, "seed": seed}
+        else:
+            control["data"]["shuffle_partitions"] = True
+        yield (skew, CONTROL), remedy(control, "FedAvg + GN")
 
 
 EXPERIMENTS = {"F6": f6, "F7": f7, "F8": f8}
@@ -227,7 +236,11 @@ def f8_summary(results: dict) -> dict | None:
         best[skew] = {"best": top, "cheapest_near_best": min(near, key=lambda n: rows[n]["mb"]), "near_best": near}
     iid = collect(results, "F7").get(("iid", 0))
     geo = [r for (n, k, _), r in results.items() if n == "F8" and k[0] == "geographic"]
-    return {"table": table, "best": best, "reference_bsp_iid": iid,
+    controls = {skew: acc[(skew, CONTROL)] for skew in table if (skew, CONTROL) in acc}
+    for skew, c in controls.items():     # how much of the skew's cost each remedy wins back, FedAvg + GN the start
+        start = table[skew].get("FedAvg + GN")
+        best[skew]["skew_cost"] = 100 * (c["mean"] - start["mean"]) if start else None
+    return {"table": table, "best": best, "reference_bsp_iid": iid, "controls": controls,
             "geo_partitions": len(geo[0][-1]["acc"]) if geo else None}
 
 
@@ -300,9 +313,20 @@ def render(summary: dict) -> str:
             f"{pct(f8['table'][s][name], n)} / {f8['table'][s][name]['mb']:.0f}" if name in f8["table"][s] else "—"
             for s in skews) + " |" for name in REMEDIES]
         ref = f8.get("reference_bsp_iid")
+        controls = f8.get("controls", {})
+
+        def control(s: str) -> str:
+            if s not in controls or f8["best"][s].get("skew_cost") is None:
+                return ""
+            c, cost = controls[s], f8["best"][s]["skew_cost"]
+            return (f" Control: FedAvg + GN on the same data split IID {pct(c, n)}%, so the skew costs FedAvg + GN "
+                    f"{cost:+.1f} points here and the best remedy ends "
+                    f"{100 * (f8['table'][s][f8['best'][s]['best']]['mean'] - c['mean']):+.1f} points from that "
+                    f"control.")
+
         verdicts = "\n".join(f"- {s}: best {v['best']} ({pct(f8['table'][s][v['best']])}%); within a point (or its "
                              f"spread) of it, the cheapest is {v['cheapest_near_best']} "
-                             f"({f8['table'][s][v['cheapest_near_best']]['mb']:.0f} MB)."
+                             f"({f8['table'][s][v['cheapest_near_best']]['mb']:.0f} MB).{control(s)}"
                              for s, v in f8["best"].items())
         parts.append(b["f8"].format(head=" | ".join(skews), align="---:|" * len(skews), rows="\n".join(lines),
                                     k=meta["k"], iterations=meta["iterations"],
@@ -310,6 +334,9 @@ def render(summary: dict) -> str:
                                     verdicts=verdicts, reference=pct(ref) if ref else "—",
                                     geo=b["f8_geo"].format(manifest=meta["manifest"],
                                                            k_geo=f8.get("geo_partitions") or "?",
+                                                           train_n=sum(v for k, v in meta.get(
+                                                               "manifest_photos", {}).items() if k != "test") or "?",
+                                                           test_n=meta.get("manifest_photos", {}).get("test", "?"),
                                                            img=GEO_IMG_SIZE, manifest_how=meta.get(
                                                                "manifest_how", "an export")
                                                            ) if "geographic" in skews else b["f8_no_geo"]))
@@ -335,6 +362,18 @@ def kept(out: Path) -> dict:
     path = out / "summary.json"
     full = json.loads(path.read_text()) if path.exists() else {}
     return {k: v for k, v in full.items() if k in SUMMARIES or k == "beyond_meta"}
+
+
+def manifest_photos(manifest: str) -> dict[str, int]:
+    """Photos per split of an export (its manifest.json's label counts), for the report: the geographic test split
+    is small, so one photo is worth about a point."""
+    path = Path(manifest)
+    info = (path if path.is_dir() else path.parent) / "manifest.json"
+    try:
+        counts = json.loads(info.read_text())["label_counts"]
+    except (OSError, KeyError, ValueError):
+        return {}
+    return {split: int(sum(c.values())) for split, c in counts.items()}
 
 
 def run_beyond(out_dir: str | Path = "docs/study", *, data: dict | None = None, seeds: int = 3, jobs: int = 1,
@@ -379,6 +418,8 @@ def run_beyond(out_dir: str | Path = "docs/study", *, data: dict | None = None, 
         "versions_note": versions_note, "seconds": round(time.perf_counter() - t0)}
     if manifest_how:
         summary["beyond_meta"]["manifest_how"] = manifest_how
+    if manifest:
+        summary["beyond_meta"]["manifest_photos"] = manifest_photos(manifest)
     write(out, summary)
     return summary
 

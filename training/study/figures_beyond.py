@@ -72,6 +72,8 @@ def f8_scatter(path: Path, f8: dict, meta: dict) -> None:
         for i, (name, r) in enumerate(rows.items()):
             ax.errorbar(r["mb"], 100 * r["mean"], yerr=100 * r["std"], marker="o", capsize=3, color=f"C{i}",
                         label=name)
+        if c := f8.get("controls", {}).get(skew):
+            ax.axhline(100 * c["mean"], color="grey", ls="--", lw=1, label="FedAvg + GN, same data IID")
         ax.set_xscale("log")
         from matplotlib.ticker import FuncFormatter, NullFormatter
 
