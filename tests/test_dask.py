@@ -8,13 +8,14 @@ import pytest
 
 from catalog import connect
 from pipeline.download import DownloadSettings, download
-from tests.test_download import files, fresh, rows, served, tars  # noqa: F401  (served is a fixture)
-from tests.test_filter import downloaded  # noqa: F401  (a fixture: downloaded images and a small trained checkpoint)
+from tests.test_download import files, fresh, rows, tars
+
+# ``served`` and ``downloaded`` are session fixtures in tests/conftest.py, shared with test_download and test_filter
 
 
 @pytest.mark.heavy
 @pytest.mark.parametrize("output_format", ["files", "webdataset"])
-def test_download_flow_on_a_local_cluster_matches_the_local_run(served, tmp_path, prefect_harness,  # noqa: F811
+def test_download_flow_on_a_local_cluster_matches_the_local_run(served, tmp_path, prefect_harness,
                                                                  output_format):
     from distributed import LocalCluster
 
@@ -44,7 +45,7 @@ def filter_tables(path) -> tuple[list, list]:
 
 
 @pytest.mark.heavy
-def test_filter_flow_on_a_local_cluster_matches_the_local_run(downloaded, tmp_path, prefect_harness):  # noqa: F811
+def test_filter_flow_on_a_local_cluster_matches_the_local_run(downloaded, tmp_path, prefect_harness):
     from distributed import LocalCluster
 
     from flows.filter import filter_flow

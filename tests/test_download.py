@@ -15,32 +15,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from catalog import connect, load_classes, select_classes
+from catalog import connect
 from catalog.errors import UserError
 from catalog.images import read_image
-from pipeline.crawl import CrawlSettings, Credentials, crawl
 from pipeline.download import DownloadSettings, download
 from pipeline.download.resizer import Resizer
-from pipeline.sim import DEMO_API_KEY, DEMO_API_SECRET, Faults, SimServer, World
+from pipeline.sim import Faults
+from tests.conftest import DOWNLOAD_CLASSES as CLASSES
 from tests.conftest import PYTHON, REPO
 
-CLASSES = ["Cat", "Zebra", "Koala", "Skunk", "Whale"]
 BAD = dict(img_html=0.03, img_notimage=0.03, img_bomb=0.03, img_missing=0.03)
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """A crawled template catalog and the server its URLs point at."""
-    classes = select_classes(load_classes(), CLASSES)
-    world = World(5, 0.004, classes=classes)
-    server = SimServer(world).start()
-    tmpl = tmp_path_factory.mktemp("tmpl") / "catalog.duckdb"
-    con = connect(tmpl)
-    crawl(con, CrawlSettings(api_url=server.rest_url, classes=CLASSES, rate=1e8, max_upload_date="2021-01-01"),
-          credentials=Credentials(DEMO_API_KEY, DEMO_API_SECRET), show_progress=False)
-    con.close()
-    yield server, tmpl
-    server.stop()
 
 
 def fresh(tmpl, d: Path) -> Path:
@@ -100,17 +84,16 @@ def test_faults_lose_no_good_photo_and_record_every_bad_one(served, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("output_format", ["files", "webdataset"])
-def test_kill_9_then_rerun_gives_the_same_files_and_rows(served, tmp_path, output_format):
+def test_kill_9_then_rerun_gives_the_same_files_and_rows(served, layouts, tmp_path, output_format):
     server, tmpl = served
-    ref = fresh(tmpl, tmp_path / "ref")
-    download(connect(ref), str(tmp_path / "ref"), DownloadSettings(static_base=server.static_base, longest_side=320,
-                                                                   output_format=output_format, processes=1),
-             show_progress=False)
+    # the reference: the layouts fixture's uninterrupted in-process download with the same settings
+    ref_home, ref_rows = layouts["files" if output_format == "files" else "wds_a"]
     home = tmp_path / "killed"
     cat = fresh(tmpl, home)
-    # the CLI runs one worker process per core; the reference above ran in-process: same files and rows too
+    # the CLI runs one worker process per core; the reference ran in-process: same files and rows too
     cmd = [PYTHON, "-m", "flows.cli", "download", "--catalog", str(cat), "--static-base", server.static_base,
-           "--longest-side", "320", "--threads", "2", "--output-format", output_format, "--json"]
+           "--longest-side", str(LAYOUT_SIDE), "--shard-size", str(LAYOUT_SHARD), "--threads", "2",
+           "--output-format", output_format, "--json"]
     rng = random.Random(5)
     kills = 0
     for _ in range(4):
@@ -123,22 +106,27 @@ def test_kill_9_then_rerun_gives_the_same_files_and_rows(served, tmp_path, outpu
     final = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stderr
     assert kills >= 1
-    assert rows(cat) == rows(ref)
-    assert files(home) == files(tmp_path / "ref")
-    assert tars(home) == tars(tmp_path / "ref")
+    assert rows(cat) == ref_rows
+    assert files(home) == files(ref_home)
+    assert tars(home) == tars(ref_home)
     assert len(tars(home) if output_format == "webdataset" else files(home)) > 1
+
+
+LAYOUT_SIDE, LAYOUT_SHARD = 160, 128
 
 
 @pytest.fixture(scope="module")
 def layouts(served, tmp_path_factory):
-    """The same world downloaded once as files and twice as WebDataset shards: {name: (home, rows)}."""
+    """The same world downloaded once as files and twice as WebDataset shards: {name: (home, rows)}. Also the
+    kill -9 test's reference (it used to download its own at longest side 320)."""
     server, tmpl = served
     server.faults = Faults()
     out = {}
     for name, fmt in (("files", "files"), ("wds_a", "webdataset"), ("wds_b", "webdataset")):
         cat = fresh(tmpl, tmp_path_factory.mktemp(name))
-        download(connect(cat), str(cat.parent), DownloadSettings(static_base=server.static_base, longest_side=160,
-                                                                 shard_size=128, output_format=fmt, processes=1),
+        download(connect(cat), str(cat.parent), DownloadSettings(static_base=server.static_base,
+                                                                 longest_side=LAYOUT_SIDE, shard_size=LAYOUT_SHARD,
+                                                                 output_format=fmt, processes=1),
                  show_progress=False)
         out[name] = (cat.parent, rows(cat))
     return out

@@ -6,32 +6,11 @@ import shutil
 
 import pytest
 
-from catalog import connect, load_classes, select_classes
+from catalog import connect
 from catalog.errors import UserError
 from pipeline import filter as flt
-from pipeline.crawl import CrawlSettings, Credentials, crawl
-from pipeline.download import DownloadSettings, download
-from pipeline.sim import DEMO_API_KEY, DEMO_API_SECRET, SimServer, World
 
-CLASSES = ["Cat", "Zebra", "Koala", "Polar bear", "Elephant", "Tiger"]
-
-
-@pytest.fixture(scope="module")
-def downloaded(tmp_path_factory):
-    home = tmp_path_factory.mktemp("flt")
-    classes = select_classes(load_classes(), CLASSES)
-    world = World(3, 0.004, classes=classes)
-    con = connect(home / "catalog.duckdb")
-    with SimServer(world) as s:
-        crawl(con, CrawlSettings(api_url=s.rest_url, classes=CLASSES, rate=1e8, max_upload_date="2021-01-01"),
-              credentials=Credentials(DEMO_API_KEY, DEMO_API_SECRET), show_progress=False)
-        download(con, str(home), DownloadSettings(static_base=s.static_base, longest_side=96, processes=1),
-                 show_progress=False)
-    world.write_truth(con)
-    ckpt = home / "clf" / "classifier.pth"
-    flt.train_classifier(con, home, ckpt, img_size=32, epochs=4, show_progress=False)
-    con.close()
-    return home, ckpt
+# ``downloaded`` (tests/conftest.py, one per session): images of six classes and a small classifier trained on them
 
 
 def copy_catalog(home, tmp_path, name):
