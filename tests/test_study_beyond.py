@@ -154,9 +154,11 @@ def test_only_trains_the_named_runs_and_the_report_lists_engine_versions(tmp_pat
     assert s["F8"]["controls"]["geographic"]["mean"] == 0.5 and s["F8"]["best"]["geographic"]["skew_cost"] == 0
     assert s["F8"]["geo_partitions"] == 2 and list(s["F8"]["table"]) == list(beyond.F8_SKEWS)
     text = (tmp_path / "out" / "REPORT.md").read_text()
-    assert ("the current one is new; old: 15 runs, 15.0 run-minutes; new: 8 runs, 8.0 run-minutes. Only "
-            "SkewScout changed.") in text
-    assert "Control: FedAvg + GN on the same data split IID 80.0 ± 0.0%" in text
+    assert ("the current one is new; old: 15 runs, 15.0 run-minutes; new: 8 runs, 8.0 run-minutes (Only "
+            "SkewScout changed)") in text
+    assert ("Control: FedAvg + GN on the same data split IID 80.0 ± 0.0%, so the skew costs FedAvg + GN 0.0 points "
+            "here; the best remedy ends level with that control.") in text
+    assert "geographic: best" in text and "ends 0.0 points" not in text
     assert "built by `flickr-mammal demo` (`m.parquet`)" in text and "(2: the continents" in text
     assert beyond.strip_session_flags(["--out", "d", "--only", "geo", "--render-only", "--versions-note=x",
                                        "--seeds", "3"]) == ["--out", "d", "--seeds", "3"]

@@ -268,7 +268,7 @@ def render(summary: dict) -> str:
     versions = meta.get("run_versions") or {}
     if set(versions) - {meta["code_version"]}:
         engines = b["mixed_versions"].format(
-            code_version=meta["code_version"], note=meta.get("versions_note", ""),
+            code_version=meta["code_version"], note=meta.get("versions_note", "").rstrip(". "),
             counts="; ".join(f"{v}: {n} runs, {meta.get('run_minutes_by_version', {}).get(v, '?')} run-minutes"
                              for v, n in sorted(versions.items(), key=lambda kv: -kv[1])))
     else:
@@ -319,10 +319,11 @@ def render(summary: dict) -> str:
             if s not in controls or f8["best"][s].get("skew_cost") is None:
                 return ""
             c, cost = controls[s], f8["best"][s]["skew_cost"]
+            gap = round(100 * (f8["table"][s][f8["best"][s]["best"]]["mean"] - c["mean"]), 1) + 0.0
             return (f" Control: FedAvg + GN on the same data split IID {pct(c, n)}%, so the skew costs FedAvg + GN "
-                    f"{cost:+.1f} points here and the best remedy ends "
-                    f"{100 * (f8['table'][s][f8['best'][s]['best']]['mean'] - c['mean']):+.1f} points from that "
-                    f"control.")
+                    f"{round(cost, 1) + 0.0:.1f} points here; the best remedy ends "
+                    f"{f'{abs(gap):.1f} points ' + ('below' if gap < 0 else 'above') if gap else 'level with'} "
+                    f"that control.")
 
         verdicts = "\n".join(f"- {s}: best {v['best']} ({pct(f8['table'][s][v['best']])}%); within a point (or its "
                              f"spread) of it, the cheapest is {v['cheapest_near_best']} "

@@ -81,7 +81,8 @@ def f8_scatter(path: Path, f8: dict, meta: dict) -> None:
         ax.xaxis.set_minor_formatter(NullFormatter())          # overlapping 2×10¹-style minor labels otherwise
         ax.set_xlabel("communication, all partitions (MB, log scale)")
         ax.set_ylabel("test accuracy, mean over partitions (%)")
-        ax.set_title(f"{skew} partitions", fontsize=10)
+        ax.set_title(f"{skew} partitions" + (" (offline-world photos, 16 px)" if skew == "geographic" else ""),
+                     fontsize=10)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7, loc="lower right")
     fig.suptitle(f"F8: the remedies, accuracy against bytes ({_subtitle(meta)})", fontsize=11)
