@@ -12,6 +12,8 @@ import pytest
 
 from catalog import connect, load_classes, select_classes
 from pipeline.crawl import CrawlSettings, Credentials, crawl
+from pipeline.crawl.ratelimit import TokenBucket
+from pipeline.crawl.writer import COMMIT_SECONDS
 from pipeline.sim import DEMO_API_KEY, DEMO_API_SECRET, Faults, SimServer, World
 from tests.conftest import PYTHON, REPO, run_cli
 
@@ -84,8 +86,8 @@ def test_classes_over_the_cap_are_split_and_complete(tmp_path):
 
 @pytest.mark.slow
 def test_kill_9_at_random_moments_then_rerun(tmp_path):
-    """Five kill -9s mid-crawl, then a rerun: the catalog equals an uninterrupted run's, and no finished
-    window is asked for again."""
+    """Five kill -9s mid-crawl, then a rerun: the catalog equals an uninterrupted run's, no finished (or split)
+    window is asked for again, and no page the killed process committed is fetched again."""
     classes = select_classes(load_classes(), ["Cat", "Fox"])
     world = World(2, 0.25, classes=classes)
     rng = random.Random(11)
@@ -98,12 +100,15 @@ def test_kill_9_at_random_moments_then_rerun(tmp_path):
                s.rest_url, "--classes", "Cat,Fox", "--max-upload-date", "2021-01-01", "--rate", "14400",
                "--workers", "1"]
         env = dict(os.environ, **ENV)
-        kills = 0
-        for _ in range(5):
+        kills, after = 0, []
+        for i in range(5):
             before = len(s.search_log)
             p = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.time() + 30          # wait for the crawl to get going, then kill at a random moment
-            while len(s.search_log) == before and time.time() < deadline and p.poll() is None:
+            # wait for the crawl to get going (every other time: 20 calls, ~3 s, well past the writer's first
+            # commit), then kill at a random moment
+            deadline = time.time() + 30
+            while len(s.search_log) < before + (1 if i % 2 == 0 else 20) and time.time() < deadline \
+                    and p.poll() is None:
                 time.sleep(0.05)
             time.sleep(rng.uniform(0.05, 1.2))
             if p.poll() is None:
@@ -112,19 +117,49 @@ def test_kill_9_at_random_moments_then_rerun(tmp_path):
             p.wait(timeout=30)
             con = duckdb.connect(str(path), read_only=True)
             done = set(con.execute("SELECT label_id, min_upload, max_upload FROM crawl_windows "
-                                   "WHERE status = 'done'").fetchall())
+                                   "WHERE status IN ('done', 'split')").fetchall())
+            next_page = {(lid, lo, hi): n for lid, lo, hi, n in con.execute(
+                "SELECT label_id, min_upload, max_upload, next_page FROM crawl_windows "
+                "WHERE status = 'paging'").fetchall()}
             con.close()
-            mark = len(s.search_log)
-            # the next process must not ask for any window finished so far
-            s._done_after = getattr(s, "_done_after", []) + [(mark, done)]
+            # the next process must not ask for any window finished so far, nor a page it has landed
+            after.append((len(s.search_log), done, next_page))
         final = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
         assert final.returncode == 0, final.stderr
         log = list(s.search_log)
     assert kills >= 3
-    for mark, done in s._done_after:
-        assert not [q for q in log[mark:] if (world.text_to_label[q[0]], q[1], q[2]) in done]
-    assert len(log) <= ref_calls + kills          # at most the page in flight is lost per kill
+    for mark, done, next_page in after:
+        asked = [((world.text_to_label[q[0]], q[1], q[2]), q[3]) for q in log[mark:]]
+        assert not [w for w, _ in asked if w in done]
+        assert not [(w, page) for w, page in asked if page < next_page.get(w, 0)]
+    # a kill loses the pages fetched since the writer's last commit (at most COMMIT_SECONDS of calls at this
+    # rate, plus the rate limiter's burst) and the page in flight
+    per_kill = 1 + TokenBucket().capacity + 14400 / 3600 * COMMIT_SECONDS
+    assert len(log) <= ref_calls + kills * per_kill
     assert landed(path) == landed(tmp_path / "ref.duckdb")
+
+
+def test_page_table_types_dedupes_and_drops_what_flickr_garbles():
+    from datetime import datetime
+
+    from pipeline.crawl.pages import page_table
+
+    good = {"id": "5", "owner": "o@N01", "secret": "s", "server": "12", "farm": 3, "title": "t", "latitude": "1.5",
+            "longitude": "-2.25", "accuracy": "16", "license": "4", "dateupload": "1262304000",
+            "datetaken": "2009-12-31 23:59:59", "ownername": "u", "tags": "a b", "url_z": "z", "width_z": "640",
+            "height_z": "480"}
+    odd = good | {"id": "6", "farm": "x", "server": None, "latitude": "", "accuracy": "1.5", "license": 7,
+                  "datetaken": "2020-02-30 00:00:00", "title": 12, "width_z": ""}
+    t = page_table([good, {"id": "no"}, good, odd, {"owner": "no id"}]).to_pylist()
+    assert [r["photo_id"] for r in t] == [5, 6]                  # repeated and id-less rows dropped, order kept
+    assert t[0] == {"photo_id": 5, "owner": "o@N01", "secret": "s", "server": "12", "farm": 3, "title": "t",
+                         "latitude": 1.5, "longitude": -2.25, "accuracy": 16, "license": 4,
+                         "date_upload": datetime(2010, 1, 1), "date_taken": datetime(2009, 12, 31, 23, 59, 59),
+                         "owner_name": "u", "tags": "a b", "url_z": "z", "width_z": 640, "height_z": 480,
+                         "url_c": None, "width_c": None, "height_c": None}
+    assert (t[1]["farm"], t[1]["server"], t[1]["latitude"], t[1]["accuracy"], t[1]["license"], t[1]["date_taken"],
+            t[1]["title"], t[1]["width_z"]) == (None, "", None, None, 7, None, "12", None)
+    assert page_table([]).num_rows == 0
 
 
 def test_invalid_key_writes_nothing_and_says_one_line(tmp_path, sim_server):

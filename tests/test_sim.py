@@ -47,6 +47,21 @@ def test_search_types_paging_and_geo_cap(sim_server):
     assert not [q for q in ph["photo"] if "url_z" in q and not q["url_z"].startswith(s.static_base)]
 
 
+def test_page_json_is_byte_for_byte_the_dicts_json(sim_server):
+    """The server writes a page's photos column by column; the text is json.dumps of photo_json's dicts."""
+    import itertools
+    import json
+
+    s = sim_server()
+    rows = np.r_[np.arange(300), 17]                          # a repeated row too
+    extras = ["geo", "license", "date_upload", "date_taken", "owner_name", "tags", "url_z", "url_c"]
+    for k in (0, 1, 2, 8):
+        for chosen in itertools.combinations(extras, k):
+            want = json.dumps([s.photo_json(int(r), set(chosen)) for r in rows], separators=(",", ":"))
+            assert s.photos_json(rows, set(chosen)) == want, chosen
+    assert s.photos_json(np.empty(0, dtype=np.int64), set(extras)) == "[]"
+
+
 def test_results_past_4000_repeat_earlier_ones():
     cls = select_classes(load_classes(), ["Cat"])
     w = World(0, 0.15, classes=cls)

@@ -1,22 +1,21 @@
-"""Crawl one class: split upload-date windows under the 4,000 cap, page through them, land each page atomically."""
+"""Crawl one class: split upload-date windows under the 4,000 cap, page through them, land each page with its
+window's progress (through the crawl's one writer, several pages per transaction: pipeline/crawl/writer.py)."""
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from catalog.classes import MammalClass
-from catalog.db import arrow_transaction, transaction
+from catalog.db import transaction
 from pipeline.crawl.client import EXTRAS, FlickrClient
-from pipeline.crawl.pages import PHOTO_SCHEMA, page_table
+from pipeline.crawl.pages import page_table
+from pipeline.crawl.writer import CatalogWriter, PageOp, SplitOp, WatermarkOp, _write_lock
 
 RESULT_CAP = 4000           # Flickr serves only the first 4,000 results of a query
 PER_PAGE = 250              # the most a geo query returns per page
 SPLIT_TARGET = 3750         # aim windows a little under the cap so each is paged exactly once
 FLICKR_EPOCH = 1072915200   # 2004-01-01: nothing was uploaded before
-PHOTO_COLUMNS = ", ".join(PHOTO_SCHEMA.names)
-_write_lock = threading.Lock()   # one writer at a time per process: DuckDB transactions are optimistic
 
 
 def to_unix(value: str | None, default: int) -> int:
@@ -40,10 +39,12 @@ class ClassResult:
 
 
 class ClassCrawler:
-    """Resumable crawl of one class query. All state lives in the catalog, so any process can pick it up."""
+    """Resumable crawl of one class query. All state lives in the catalog, so any process can pick it up: the
+    class's open windows are read once at the start, then followed in memory while the writer lands each page
+    with its window's progress."""
 
-    def __init__(self, con, client: FlickrClient, cls: MammalClass, run_id: int):
-        self.con, self.client, self.cls, self.run_id = con, client, cls, run_id
+    def __init__(self, con, client: FlickrClient, cls: MammalClass, run_id: int, writer: CatalogWriter):
+        self.con, self.client, self.cls, self.run_id, self.writer = con, client, cls, run_id, writer
         self.result = ClassResult(cls.label_id)
 
     def _search(self, lo: int, hi: int, page: int) -> dict:
@@ -69,24 +70,26 @@ class ClassCrawler:
                              "VALUES (?, ?, ?, 'pending', ?)", [lid, start, hi, self.run_id])
             return start, hi
 
-    def _next_window(self):
-        rows = self.con.execute(
+    def _open_windows(self) -> list[tuple]:
+        """(min_upload, max_upload, status, pages, next_page) of the class's unfinished windows, oldest first."""
+        return self.con.execute(
             "SELECT min_upload, max_upload, status, pages, next_page FROM crawl_windows "
-            "WHERE label_id = ? AND status IN ('pending', 'paging') ORDER BY min_upload LIMIT 1",
+            "WHERE label_id = ? AND status IN ('pending', 'paging') ORDER BY min_upload",
             [self.cls.label_id]).fetchall()
-        return rows[0] if rows else None
 
     def run(self, lo: int, hi: int, progress=None) -> ClassResult:
+        self.writer.flush()      # a retried class task reads what its earlier attempt fetched
         target = self.plan(lo, hi)
         if target is None:
             return self.result
-        while (w := self._next_window()) is not None:
-            wlo, whi, status, pages, next_page = w
+        windows = self._open_windows()
+        while windows:
+            wlo, whi, status, pages, next_page = windows.pop(0)
             if status == "pending":
                 first = self._search(wlo, whi, 1)
                 total = int(first["total"])
                 if total >= RESULT_CAP and whi > wlo:
-                    self._split(wlo, whi, total)
+                    windows[:0] = [(a, b, "pending", None, 1) for a, b in self._split(wlo, whi, total)]
                     continue
                 pages = max(1, math.ceil(total / PER_PAGE))
                 self._land(wlo, whi, first, 1, pages, total)
@@ -96,38 +99,21 @@ class ClassCrawler:
                 if progress:
                     progress(1)
             self.result.windows_done += 1
-        with _write_lock, transaction(self.con):
-            self.con.execute("UPDATE crawl_watermarks SET watermark = target_hi, target_lo = NULL, target_hi = NULL "
-                             "WHERE label_id = ?", [self.cls.label_id])
+        self.writer.put(WatermarkOp(self.cls.label_id))
+        self.writer.flush()      # the result's new_photos count is complete once its pages have landed
         return self.result
 
-    def _split(self, lo: int, hi: int, total: int) -> None:
+    def _split(self, lo: int, hi: int, total: int) -> list[tuple[int, int]]:
         """Replace a window over the cap by k equal-time parts (k from its total), in one transaction."""
         k = max(2, math.ceil(total / SPLIT_TARGET))
         edges = [lo + (hi - lo + 1) * i // k for i in range(k)] + [hi + 1]
         parts = [(a, b - 1) for a, b in zip(edges, edges[1:]) if b - 1 >= a]
-        with _write_lock, transaction(self.con):
-            self.con.execute("UPDATE crawl_windows SET status = 'split', total = ? WHERE label_id = ? "
-                             "AND min_upload = ? AND max_upload = ?", [total, self.cls.label_id, lo, hi])
-            self.con.executemany("INSERT OR IGNORE INTO crawl_windows (label_id, min_upload, max_upload, status, "
-                                 "run_id) VALUES (?, ?, ?, 'pending', ?)",
-                                 [[self.cls.label_id, a, b, self.run_id] for a, b in parts])
+        self.writer.put(SplitOp(self.cls.label_id, (lo, hi), total, parts, self.run_id))
         self.result.windows_split += 1
+        return parts
 
     def _land(self, lo: int, hi: int, photos: dict, page: int, pages: int, total: int | None) -> None:
-        """Photos of one page and the window's progress, together or not at all."""
-        t = page_table(photos.get("photo", []))
-        done = page >= pages
-        with _write_lock, arrow_transaction(self.con, t, "_page"):
-            # the INSERT's own row count is the new photos (a count(*) of the table before and after cost O(table)
-            # per page: 38% of the crawl's CPU at scale 0.05, quadratic in the crawl)
-            new = self.con.execute(f"INSERT INTO photos ({PHOTO_COLUMNS}, source) SELECT {PHOTO_COLUMNS}, 'crawl' "
-                                   "FROM _page ON CONFLICT DO NOTHING").fetchall()[0][0]
-            self.con.execute("INSERT INTO photo_classes SELECT photo_id, ? FROM _page ON CONFLICT DO NOTHING",
-                             [self.cls.label_id])
-            self.con.execute(
-                "UPDATE crawl_windows SET status = ?, pages = ?, next_page = ?, total = coalesce(?, total), "
-                "run_id = ? WHERE label_id = ? AND min_upload = ? AND max_upload = ?",
-                ["done" if done else "paging", pages, page + 1, total, self.run_id, self.cls.label_id, lo, hi])
+        """Photos of one page and the window's progress, together or not at all (in the writer's next batch)."""
+        self.writer.put(PageOp(self.result, self.cls.label_id, (lo, hi), "done" if page >= pages else "paging",
+                               pages, page + 1, total, self.run_id, page_table(photos.get("photo", []))))
         self.result.pages += 1
-        self.result.new_photos += new

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from catalog.classes import MammalClass, sync_classes
 from catalog.db import transaction
 from pipeline.crawl.client import FlickrClient
-from pipeline.crawl.crawler import FLICKR_EPOCH, ClassCrawler, ClassResult, _write_lock, to_unix
+from pipeline.crawl.crawler import FLICKR_EPOCH, ClassCrawler, ClassResult, to_unix
 from pipeline.crawl.credentials import Credentials, load_credentials
 from pipeline.crawl.settings import CrawlSettings
+from pipeline.crawl.writer import CHECKPOINT_THRESHOLD, CatalogWriter, _write_lock
 
 
 def upload_range(min_upload_date: str | None, max_upload_date: str | None) -> tuple[int, int]:
@@ -32,8 +33,15 @@ def start_run(con, client: FlickrClient, classes: list[MammalClass]) -> int:
 
 
 def crawl_class(con, client: FlickrClient, cls: MammalClass, run_id: int, lo: int, hi: int,
-                progress=None) -> ClassResult:
-    return ClassCrawler(con.cursor(), client, cls, run_id).run(lo, hi, progress)
+                progress=None, writer: CatalogWriter | None = None) -> ClassResult:
+    """One class, its pages landed by ``writer`` (the run's shared one; default: a writer of its own)."""
+    own = writer is None
+    writer = writer or CatalogWriter(con)
+    try:
+        return ClassCrawler(con.cursor(), client, cls, run_id, writer).run(lo, hi, progress)
+    finally:
+        if own:
+            writer.close()
 
 
 def finish_run(con, run_id: int, results: list[ClassResult], status: str, extra_calls: int = 1) -> dict:
@@ -78,15 +86,24 @@ def crawl(con, settings: CrawlSettings, *, credentials: Credentials | None = Non
     run_id = start_run(con, client, classes)
     bar = tqdm(total=None, unit="page", desc="crawl", disable=not show_progress)
     results: list[ClassResult] = []
+    writer = CatalogWriter(con)          # one writer for all classes: several pages per transaction
+    checkpoint = con.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0]
+    con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
     try:
         for r in (map_classes or _threads(settings.workers))(
-                lambda cls: crawl_class(con, client, cls, run_id, lo, hi, bar.update), classes):
+                lambda cls: crawl_class(con, client, cls, run_id, lo, hi, bar.update, writer), classes):
             results.append(r)
+        writer.close()
     except BaseException:
+        try:
+            writer.close()               # the pages fetched before the failure still land
+        except Exception:
+            pass
         finish_run(con, run_id, results, "failed")
         raise
     finally:
         bar.close()
+        con.execute(f"SET checkpoint_threshold = '{checkpoint}'")
     out = finish_run(con, run_id, results, "done")
     out["seconds"] = round(time.perf_counter() - t0, 3)
     return out

@@ -126,11 +126,15 @@ class SimServer:
         if key != self.api_key:
             raise ApiFail(100, "Invalid API Key (Key has invalid format)" if key else "Invalid API Key (Key not found)")
 
-    def call(self, params: dict) -> dict:
+    def call(self, params: dict) -> str:
+        """One API call's JSON text."""
         method = params.get("method", "")
         self.count(f"api:{method}")
         if method == "flickr.photos.search":
             return self.search(params)
+        return json.dumps(self._call(method, params), separators=(",", ":"))
+
+    def _call(self, method: str, params: dict) -> dict:
         if method == "flickr.photos.licenses.getInfo":
             return {"licenses": {"license": [{"id": lic.license_id, "name": lic.name, "url": lic.url}
                                              for lic in load_licenses()]}, "stat": "ok"}
@@ -138,7 +142,7 @@ class SimServer:
             return {k: {"_content": v} for k, v in params.items() if k != "api_key"} | {"stat": "ok"}
         raise ApiFail(112, f'Method "{method}" not found')
 
-    def search(self, p: dict) -> dict:
+    def search(self, p: dict) -> str:
         w = self.world
         text = (p.get("text") or p.get("tags") or "").strip().lower()
         if not text:
@@ -177,10 +181,50 @@ class SimServer:
         if page > 1 and start >= per_page and (hash((label, lo, hi, page)) % 40 == 0):
             chunk.insert(0, reachable[start - 1])   # now and then a row shows up on two pages
         extras = set(x.strip() for x in (p.get("extras") or "").split(","))
-        return {"photos": {"page": page, "pages": pages, "perpage": per_page, "total": str(total),
-                           "photo": [self.photo_json(int(r), extras) for r in chunk]}, "stat": "ok"}
+        head = json.dumps({"page": page, "pages": pages, "perpage": per_page, "total": str(total)},
+                          separators=(",", ":"))
+        return f'{{"photos":{head[:-1]},"photo":{self.photos_json(chunk, extras)}}},"stat":"ok"}}'
+
+    def photos_json(self, rows, extras: set[str]) -> str:
+        """The JSON array of ``photo_json`` for every row, byte for byte as ``json.dumps(..., separators=(",",
+        ":"))`` writes it, built column by column (a page costs ~2 ms instead of ~12 ms of dicts and encoding:
+        the server shares the crawl's two cores). Every value is ASCII without quotes or backslashes."""
+        w = self.world
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return "[]"
+        pid, owner, secret = w.photo_id[rows].tolist(), w.owner[rows].tolist(), w.secret[rows].tolist()
+        server, farm, rl = w.server[rows].tolist(), w.farm[rows].tolist(), rows.tolist()
+        cols = [[f'{{"id":"{i}","owner":"{o}@N0{r % 8}","secret":"{sc}","server":"{sv}","farm":{f},'
+                 f'"title":"IMG_{i % 10000:04d}","ispublic":1,"isfriend":0,"isfamily":0'
+                 for i, o, r, sc, sv, f in zip(pid, owner, rl, secret, server, farm)]]
+        if "geo" in extras:
+            cols.append([f',"latitude":"{f"{la:.6f}".rstrip("0")}","longitude":"{f"{lo:.6f}".rstrip("0")}",'
+                         f'"accuracy":"{a}","context":0' for la, lo, a in
+                         zip(w.latitude[rows].tolist(), w.longitude[rows].tolist(), w.accuracy[rows].tolist())])
+        if "license" in extras:
+            cols.append([f',"license":"{x}"' for x in w.license[rows].tolist()])
+        if "date_upload" in extras:
+            cols.append([f',"dateupload":"{x}"' for x in w.date_upload[rows].tolist()])
+        if "date_taken" in extras:
+            taken = np.datetime_as_string(w.date_taken[rows].astype("datetime64[s]"), unit="s").tolist()
+            cols.append([f',"datetaken":"{t[:10]} {t[11:]}","datetakengranularity":"0"' for t in taken])
+        if "owner_name" in extras:
+            cols.append([f',"ownername":"user{o % 100000}"' for o in owner])
+        if "tags" in extras:
+            cols.append([',"tags":"nature wildlife"'] * len(rl))
+        for size, has in (("z", w.has_z), ("c", w.has_c)):
+            if f"url_{size}" in extras:
+                long = {"z": 640, "c": 800}[size]
+                short = long * 3 // 4
+                cols.append([f',"url_{size}":"{self.static_base}/{sv}/{i}_{sc}_{size}.jpg",'
+                             f'"height_{size}":"{short if land else long}","width_{size}":"{long if land else short}"'
+                             if h else "" for i, sc, sv, h, land in
+                             zip(pid, secret, server, has[rows].tolist(), w.landscape[rows].tolist())])
+        return "[" + ",".join("".join(parts) + "}" for parts in zip(*cols)) + "]"
 
     def photo_json(self, r: int, extras: set[str]) -> dict:
+        """One photo as Flickr's search returns it (the reference for ``photos_json``)."""
         w = self.world
         pid, secret, server = int(w.photo_id[r]), str(w.secret[r]), str(w.server[r])
         d = {"id": str(pid), "owner": f"{w.owner[r]}@N0{r % 8}", "secret": secret, "server": server,
@@ -300,10 +344,9 @@ def _handler_for(sim: SimServer):
                     raise ApiFail(105, "Service currently unavailable")
                 if fault == "api_10":
                     raise ApiFail(10, "Sorry, the Flickr search API is not currently available.")
-                out = sim.call(params)
+                text = sim.call(params)
             except ApiFail as e:
-                out = {"stat": "fail", "code": e.code, "message": e.message}
-            text = json.dumps(out, separators=(",", ":"))
+                text = json.dumps({"stat": "fail", "code": e.code, "message": e.message}, separators=(",", ":"))
             if fault == "malformed_json":
                 text = text[: max(1, len(text) // 3)]
             if params.get("nojsoncallback") not in ("1", "true"):
