@@ -3,27 +3,36 @@ steps of batch 20 × 10 rounds: our vectorized simulator, a plain per-replica Py
 run_simulation (if flwr[simulation] is importable), and one model on the same sample-gradients at batch 100.
 
 ``--ring``: gossip instead, D-PSGD on a 32-node ring (IID partitions, batch 5 per node, every step mixes with the
-two neighbours): the simulator against a plain per-node loop and one model at batch 160.
+two neighbours): the simulator against a plain per-node loop and one model at batch 160, taking turns, training and
+evaluation timed apart, wall and CPU seconds.
 
-    .venv/bin/python benchmarks/simulate.py [--mnist ../shared/data/mnist] [--rounds 10] [--ring [--steps 200]]
+    .venv/bin/python benchmarks/simulate.py [--mnist ../shared/data/mnist] [--rounds 10] [--ring [--steps 100]]
+                                            [--threads N]
 """
 from __future__ import annotations
 
-import argparse
-import copy
-import time
+import os
+
+# Before torch starts OpenMP: waiting threads sleep instead of spinning. On a machine shared with other jobs a
+# spinning thread burns the time slice its partner needs (the ring's 32-group simulator lost 2x to it at load 15);
+# idle, it costs microseconds. Every contender runs under the same policy; OMP_WAIT_POLICY=ACTIVE to compare.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import copy  # noqa: E402
+import time  # noqa: E402
 from pathlib import Path
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
-from training.data import load_data
-from training.models import create_model
-from training.partitions import LabelExclusivePartitioner
-from training.runner import run_training
-from training.sampler import Sampler
-from training.topology import mixing_matrix
+from training.data import load_data  # noqa: E402
+from training.models import create_model  # noqa: E402
+from training.partitions import LabelExclusivePartitioner  # noqa: E402
+from training.runner import run_training  # noqa: E402
+from training.sampler import Sampler  # noqa: E402
+from training.topology import mixing_matrix  # noqa: E402
 
 K, LOCAL, B = 5, 50, 20
 RING_K, RING_B = 32, 5
@@ -102,45 +111,120 @@ def ring_config(mnist: str, steps: int, seed: int = 0) -> dict:
             "run": {"seed": seed, "eval_every": steps}}
 
 
-def plain_ring_loop(data, parts, steps: int, seed: int = 0) -> float:
+class OursRing:
+    """The simulator: the product's Trainer (the loop of ``Trainer.run`` without its checkpoint and metrics
+    files), 32 replicas as one grouped model, one ``W @ x`` per tensor to gossip."""
+
+    def __init__(self, cfg: dict, data):
+        from training.trainer import Trainer
+
+        self.t = Trainer(cfg, "/tmp/bench-ring", data=data)
+
+    def train(self, steps: int) -> None:
+        for _ in range(steps):
+            self.t._step()
+            self.t.iteration += 1
+
+    def evaluate(self) -> float:
+        from training.evaluation import replica_accuracy
+
+        t = self.t
+        return float(replica_accuracy(t.replicas, t.data.x_test, t.data.y_test, t.device).mean())
+
+
+class PlainRing:
     """D-PSGD the straightforward way: 32 models, a Python loop for the local steps, then each parameter mixed with
     the ring's Metropolis-Hastings matrix."""
-    torch.manual_seed(seed)
-    base = create_model("lenet", **LENET).to(memory_format=torch.channels_last)
-    models = [copy.deepcopy(base) for _ in range(RING_K)]
-    opts = [torch.optim.SGD(m.parameters(), lr=0.01, weight_decay=5e-4) for m in models]
-    samplers = [Sampler(parts[k], seed, k) for k in range(RING_K)]
-    W = mixing_matrix("ring", RING_K).float()
-    for _ in range(steps):
-        for k, (m, o) in enumerate(zip(models, opts)):
-            idx = samplers[k].next(RING_B)
-            sgd_step(m, o, data.x_train[idx], data.y_train[idx])
-        with torch.no_grad():
-            for ps in zip(*(m.parameters() for m in models)):
-                mixed = (W @ torch.stack([p.reshape(-1) for p in ps])).view(RING_K, *ps[0].shape)
-                for p, q in zip(ps, mixed):
-                    p.copy_(q)
-    with torch.no_grad():
-        acc = [(m(data.x_test)[:, 0].argmax(-1) == data.y_test).float().mean().item() for m in models]
-    return float(np.mean(acc))
+
+    def __init__(self, data, parts, seed: int = 0):
+        torch.manual_seed(seed)
+        base = create_model("lenet", **LENET).to(memory_format=torch.channels_last)
+        self.data, self.models = data, [copy.deepcopy(base) for _ in range(RING_K)]
+        self.opts = [torch.optim.SGD(m.parameters(), lr=0.01, weight_decay=5e-4) for m in self.models]
+        self.samplers = [Sampler(parts[k], seed, k) for k in range(RING_K)]
+        self.W = mixing_matrix("ring", RING_K).float()
+
+    def train(self, steps: int) -> None:
+        d = self.data
+        for _ in range(steps):
+            for k, (m, o) in enumerate(zip(self.models, self.opts)):
+                idx = self.samplers[k].next(RING_B)
+                sgd_step(m, o, d.x_train[idx], d.y_train[idx])
+            with torch.no_grad():
+                for ps in zip(*(m.parameters() for m in self.models)):
+                    mixed = (self.W @ torch.stack([p.reshape(-1) for p in ps])).view(RING_K, *ps[0].shape)
+                    for p, q in zip(ps, mixed):
+                        p.copy_(q)
+
+    @torch.no_grad()
+    def evaluate(self) -> float:
+        d = self.data
+        return float(np.mean([(m.eval()(d.x_test)[:, 0].argmax(-1) == d.y_test).float().mean().item()
+                              for m in self.models]))
 
 
-def ring(mnist: str, steps: int) -> None:
+class SingleModel:
+    """The limit: one model, the same sample-gradients per step in one batch of all nodes' samples."""
+
+    def __init__(self, data, batch: int, seed: int = 0):
+        torch.manual_seed(seed)
+        self.data, self.batch = data, batch
+        self.m = create_model("lenet", **LENET).to(memory_format=torch.channels_last)
+        self.o = torch.optim.SGD(self.m.parameters(), lr=0.01, weight_decay=5e-4)   # D-PSGD: no momentum
+        self.sampler = Sampler(np.arange(len(data.y_train)), seed, 0)
+
+    def train(self, steps: int) -> None:
+        for _ in range(steps):
+            idx = self.sampler.next(self.batch)
+            sgd_step(self.m, self.o, self.data.x_train[idx], self.data.y_train[idx])
+
+    @torch.no_grad()
+    def evaluate(self) -> float:
+        return (self.m.eval()(self.data.x_test)[:, 0].argmax(-1) == self.data.y_test).float().mean().item()
+
+
+def clocked(fn, *args) -> tuple[object, float, float]:
+    """``fn(*args)``, its wall seconds and this process's CPU seconds (all threads)."""
+    w, c = time.perf_counter(), time.process_time()
+    out = fn(*args)
+    return out, time.perf_counter() - w, time.process_time() - c
+
+
+def ring(mnist: str, steps: int, chunks: int = 10) -> None:
+    """The three contenders take turns, ``steps / chunks`` steps each, so that a machine shared with other jobs
+    loads them alike; training and evaluation (the simulator and the loop score 32 models, the limit one) are
+    timed apart."""
     from training.partitions import IidPartitioner
 
+    load0 = os.getloadavg()
     cfg = ring_config(mnist, steps)
     data = load_data(cfg["data"], 0)
     parts = partition(data, IidPartitioner(RING_K))
-    rows, t_ours = timed(lambda: run_training(cfg, "/tmp/bench-ring", resume=False))
-    acc_loop, t_loop = timed(plain_ring_loop, data, parts, steps)
-    acc_single, t_single = timed(single_model, data, steps, RING_K * RING_B)
+    who = {f"one model, batch {RING_K * RING_B} (the limit)": SingleModel(data, RING_K * RING_B),
+           "flickr-mammal simulator": OursRing(cfg, data), "plain per-node loop": PlainRing(data, parts)}
+    train = {n: [0.0, 0.0] for n in who}
+    done = 0
+    while done < steps:
+        n_steps = min(max(1, steps // chunks), steps - done)
+        for name, c in who.items():
+            _, w, cpu = clocked(c.train, n_steps)
+            train[name][0] += w
+            train[name][1] += cpu
+        done += n_steps
+    evals = {name: clocked(c.evaluate) for name, c in who.items()}
+    load1 = os.getloadavg()
+    limit = next(iter(who))
+    lw, lc = train[limit]
     print(f"\nLeNet on MNIST-10k, D-PSGD on a {RING_K}-node ring, {steps} steps of batch {RING_B} per node "
-          f"({torch.get_num_threads()} threads)")
-    print(f"{'':<36}{'wall s':>8}{'x limit':>9}{'test acc':>10}")
-    for name, t, acc in ((f"one model, batch {RING_K * RING_B} (the limit)", t_single, acc_single),
-                         ("flickr-mammal simulator", t_ours, rows[-1]["acc_mean"]),
-                         ("plain per-node loop", t_loop, acc_loop)):
-        print(f"{name:<36}{t:>8.1f}{t / t_single:>9.2f}{100 * acc:>9.1f}%")
+          f"({torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; turns of "
+          f"{max(1, steps // chunks)} steps; load average {load0[0]:.1f} → {load1[0]:.1f} on {os.cpu_count()} cores)")
+    print(f"{'':<36}{'train s':>9}{'x limit':>9}{'CPU s':>8}{'x limit':>9}{'eval s':>8}{'total x':>9}{'test acc':>10}")
+    for name in who:
+        (w, c), (acc, ew, _) = train[name], evals[name]
+        print(f"{name:<36}{w:>9.1f}{w / lw:>9.2f}{c:>8.1f}{c / lc:>9.2f}{ew:>8.1f}"
+              f"{(w + ew) / (lw + evals[limit][1]):>9.2f}{100 * acc:>9.1f}%")
+    print("train: wall seconds of the training steps, and this process's CPU seconds for them (less sensitive to "
+          "other jobs); eval: one pass over the 2,000 test images per model (32 models against 1)")
 
 
 def flower(data, parts, rounds: int):
@@ -209,8 +293,11 @@ def main():
     ap.add_argument("--no-flower", action="store_true")
     ap.add_argument("--seeds", type=int, default=3, help="seeds for the accuracy columns (timings: seed 0)")
     ap.add_argument("--ring", action="store_true", help="D-PSGD on a 32-node ring instead of FedAvg")
-    ap.add_argument("--steps", type=int, default=200, help="--ring: iterations")
+    ap.add_argument("--steps", type=int, default=100, help="--ring: iterations")
+    ap.add_argument("--threads", type=int, help="torch threads (default: torch's, one per core)")
     a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
     if a.ring:
         return ring(a.mnist, a.steps)
     cfg = config(a.mnist, a.rounds)
