@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 
+from training.config import SkewScoutConfig
 from training.study.protocol import GRIDS, F4Setting, start_knobs
 
 SKEWS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -48,7 +49,7 @@ F4_TRAVELS_PER_RUN = 40  # ... a travel is due every 1/40 of the run ...
 F4_FLOOR = 5             # ... and happens at least every 5 due periods whatever the budget
 F4_SAMPLE = 200          # examples of the receiving partition each pair is scored on (the [skewscout] default)
 F4_KNOBS = {"gaia": "threshold", "fedavg": "iter_local"}
-F4_CONTROLLERS = {"skewscout": {"rule": "scaled", "measure": "auto"},         # as shipped (the defaults)
+F4_CONTROLLERS = {"skewscout": {"rule": SkewScoutConfig.rule, "measure": SkewScoutConfig.measure},  # as shipped
                   "skewscout-paper": {"rule": "paper", "measure": "travel"}}   # the paper's
 
 

@@ -186,32 +186,30 @@ def notes(summary: StudySummary) -> list[str]:
 
 def miss_note(r: F4Result, algo: str, a, x: F4Run) -> str:
     """Where SkewScout as shipped misses the bar on one run, with the run's own numbers: what the start knob costs
-    run statically, and when SkewScout's knob first reached the Oracle's (or looser)."""
-    knobs = ", ".join(f"{it}: {k}" + (f" (loss {loss:.3f})" if loss is not None else "")
-                      for it, k, loss, _ in x.walk_seed0) or ", ".join(f"{it}: {k}" for it, k in x.knobs_seed0)
+    run statically, when SkewScout's knob first reached the Oracle's (or looser), what it had sent by then, and the
+    loss it measured at each evaluation."""
+    walk = _walk(x)
+    knobs = ", ".join(f"{it}: {k}" + (f" (loss {loss:.3f})" if loss is not None else "") for it, k, loss, _ in walk)
     # summary.json turns the knob keys into strings: compare as numbers so a re-render matches the first one
     start_mb = next((mb for k, (_, mb) in a.static.items() if float(k) == float(x.start_knob)), 0.0)
-    first = next((it for it, k in x.knobs_seed0 if a.oracle_knob is not None and k >= a.oracle_knob), None)
+    reached = next(((it, mb) for it, k, _, mb in walk if a.oracle_knob is not None
+                    and float(k) >= float(a.oracle_knob)), None)
     why = (fill("note_f4_below", final_pct=100 * x.final, target_pct=100 * r.target) if x.ratio is None else
            fill("note_f4_over", ratio=repr(x.ratio), bar=F4_BAR, mb=x.mb, oracle_mb=a.oracle_mb or 0,
                 oracle_knob=a.oracle_knob, travel_pct=100 * x.travel_share, bsp_mb=r.bsp_mb))
-    walk = fill("note_f4_walk", start_knob=x.start_knob, start_mb=start_mb,
-                first="never" if first is None else f"first at iteration {first}", iterations=r.iterations)
-    walk += " " + _cost_of_reaching_the_oracle(r, a, x)
+    text = fill("note_f4_walk", start_knob=x.start_knob, start_mb=start_mb,
+                first="never" if reached is None else f"first at iteration {reached[0]}", iterations=r.iterations)
+    if x.walk_seed0 and a.oracle_mb:         # bytes per evaluation (summaries written before them have none)
+        it, mb = reached or (walk[-1][0], walk[-1][3])
+        losses = [(loss, i) for i, _, loss, _ in walk if loss is not None and i <= it]
+        text += " " + fill("note_f4_cost", until="the end" if reached is None else f"iteration {it}", mb=mb,
+                           times=mb / a.oracle_mb, worst=f"{max(losses)[0]:.3f} at iteration {max(losses)[1]}"
+                           if losses else "none measured")
     return fill("note_f4_miss", setting=r.name, group=r.group, algo=algo, start=x.start, start_knob=x.start_knob,
-                why=why + " " + walk, knobs=knobs)
+                why=why + " " + text, knobs=knobs)
 
 
-def _cost_of_reaching_the_oracle(r: F4Result, a, x: F4Run) -> str:
-    """Seed 0's bytes up to the first evaluation whose knob (after the controller's move) is the Oracle's or looser,
-    as a multiple of the Oracle's whole run, and the largest loss measured on the way: why a start or an early
-    loss alone can put a run over the bar."""
-    if not x.walk_seed0 or not a.oracle_mb or a.oracle_knob is None:
-        return ""
-    reached = next(((it, mb) for it, k, _, mb in x.walk_seed0 if float(k) >= float(a.oracle_knob)), None)
-    losses = [(loss, it) for it, _, loss, _ in x.walk_seed0 if loss is not None and (not reached or it <= reached[0])]
-    worst = max(losses) if losses else None
-    return fill("note_f4_cost", until=("the end" if reached is None else f"iteration {reached[0]}"),
-                mb=(x.walk_seed0[-1][3] if reached is None else reached[1]),
-                times=(x.walk_seed0[-1][3] if reached is None else reached[1]) / a.oracle_mb,
-                worst=("none measured" if worst is None else f"{worst[0]:.3f} at iteration {worst[1]}"))
+def _walk(x: F4Run) -> list:
+    """Seed 0 at each evaluation: (iteration, knob after the controller's move, measured loss or None, MB so far);
+    from a summary written before losses and bytes were kept, the knob at each evaluation alone."""
+    return x.walk_seed0 or [(it, k, None, None) for it, k in x.knobs_seed0]

@@ -36,8 +36,9 @@ def plan(names: list[str], seeds: int, data: dict, iterations: int, manifest: st
     jobs = []
     for name in names:
         if name == "F4":
-            per = {"tuning": seeds if tuning_seeds is None else tuning_seeds}
-            gens = [(seed, ((st.id,) + key, cfg)) for st in f4 for seed in range(per.get(st.group, seeds))
+            def n_seeds(st: F4Setting) -> int:
+                return tuning_seeds if st.group == "tuning" and tuning_seeds is not None else seeds
+            gens = [(seed, ((st.id,) + key, cfg)) for st in f4 for seed in range(n_seeds(st))
                     for key, cfg in f4_runs(st, seed)]
         else:
             gens = []
