@@ -5,8 +5,8 @@ import copy
 
 import pytest
 
-from training.config import SkewScoutConfig
 from training.skewscout import Controller, SkewScout, probes
+from training.skewscout.settings import SkewScoutConfig
 
 
 def test_paper_rule_tightens_above_sigma_loosens_below_half_and_holds_inside():

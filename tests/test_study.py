@@ -201,6 +201,20 @@ def test_code_version_follows_the_engine_not_the_analysis(tmp_path, monkeypatch)
     assert running.code_version() != v
 
 
+def test_a_run_without_skewscout_is_keyed_without_its_code(tmp_path, monkeypatch):
+    (tmp_path / "skewscout").mkdir()
+    (tmp_path / "trainer.py").write_text("x = 1\n")
+    (tmp_path / "skewscout" / "controller.py").write_text("rule = 1\n")
+    monkeypatch.setattr(running, "TRAINING", tmp_path)
+    static, scouted = {"algorithm": {"name": "gaia"}}, {"skewscout": {"enabled": True}}
+    before = running.version_of(static), running.version_of(scouted)
+    (tmp_path / "skewscout" / "controller.py").write_text("rule = 2\n")
+    assert running.version_of(static) == before[0]           # a controller change keeps the static runs
+    assert running.version_of(scouted) != before[1]          # and reruns the SkewScout ones
+    (tmp_path / "trainer.py").write_text("x = 2\n")
+    assert running.version_of(static) != before[0]           # an engine change reruns everything
+
+
 def test_sweep_runs_through_the_shared_cache(tmp_path, fake_training):
     cfg = {"algorithm": {"name": "gaia", "threshold": 0.2}, "solver": {}}
     res = sweep(cfg, tmp_path, [0.1, 0.3], target=0.5, echo=lambda s: None)

@@ -143,7 +143,7 @@ def test_only_trains_the_named_runs_and_the_report_lists_engine_versions(tmp_pat
         if key[1][0] != "geographic":
             finish(folder, "old", 0.8)
     trained = []
-    monkeypatch.setattr(running, "code_version", lambda: "new")
+    monkeypatch.setattr(running, "code_version", lambda with_hooks=True: "new")
     monkeypatch.setattr(running, "run_all", lambda runs, jobs: [
         trained.append(folder) or finish(folder, "new", 0.5) for _, folder in runs])
     s = beyond.run_beyond(tmp_path / "out", seeds=1, manifest=manifest, runs_dir=tmp_path / "runs", names=("F8",),

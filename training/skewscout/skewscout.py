@@ -1,9 +1,9 @@
 """The SkewScout hook: when to measure, what the measurement says, and where that moves the knob."""
 from __future__ import annotations
 
-from training.config import SkewScoutConfig
 from training.skewscout import probes
 from training.skewscout.controller import Controller, paired_loss
+from training.skewscout.settings import SkewScoutConfig
 
 
 class SkewScout:

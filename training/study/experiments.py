@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 
-from training.config import SkewScoutConfig
+from training.skewscout.settings import SkewScoutConfig
 from training.study.protocol import GRIDS, F4Setting, start_knobs
 
 SKEWS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)

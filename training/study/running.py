@@ -10,17 +10,30 @@ from pathlib import Path
 
 TRAINING = Path(__file__).resolve().parents[1]
 ANALYSIS = ("study", "sweep.py")     # read runs, never change them: editing them keeps the cache valid
+HOOKS = ("skewscout",)               # shape only the runs that enable them ([skewscout] enabled = true)
 
 
-def code_version() -> str:
-    """Hash of the training package's sources that shape a run (everything but the analysis above)."""
+def code_version(with_hooks: bool = True) -> str:
+    """Hash of the training package's sources that shape a run (everything but the analysis above). A run without
+    SkewScout never executes training/skewscout/, so ``with_hooks=False`` leaves it out: a controller change reruns
+    the SkewScout runs and keeps the static-knob and BSP runs it cannot have changed."""
     h = hashlib.sha256()
     for p in sorted(TRAINING.rglob("*.py")):
         rel = p.relative_to(TRAINING)
-        if rel.parts[0] in ANALYSIS:
+        if rel.parts[0] in ANALYSIS or (not with_hooks and rel.parts[0] in HOOKS):
             continue
         h.update(rel.as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()[:16]
+
+
+def uses_hooks(config: dict) -> bool:
+    """Whether a run's config enables SkewScout, whose code then shapes it."""
+    return bool(config.get("skewscout", {}).get("enabled"))
+
+
+def version_of(config: dict) -> str:
+    """The code version a run of ``config`` is keyed by."""
+    return code_version(with_hooks=uses_hooks(config))
 
 
 def run_key(config: dict, version: str) -> str:
@@ -48,7 +61,7 @@ def run_cached(config: dict, out: str | Path, version: str | None = None) -> lis
 
     from training.runner import run_training
 
-    key = run_key(config, version or code_version())
+    key = run_key(config, version or version_of(config))
     rows = cached_rows(out, key)
     if rows is not None:
         return rows
@@ -72,8 +85,8 @@ def _run_job(job: tuple[dict, str, str]) -> list[dict]:
 def run_all(runs: Iterable[tuple[dict, str | Path]], jobs: int = 1,
             on_done: Callable[[int, list[dict]], None] | None = None) -> list[list[dict]]:
     """The metrics rows of every (config, out) run, in order; ``jobs`` > 1 trains that many at once."""
-    version = code_version()
-    todo = [(cfg, str(out), version) for cfg, out in runs]
+    versions = {hooks: code_version(with_hooks=hooks) for hooks in (False, True)}
+    todo = [(cfg, str(out), versions[uses_hooks(cfg)]) for cfg, out in runs]
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             return _collect(pool.map(_run_job, todo), on_done)

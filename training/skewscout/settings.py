@@ -1,0 +1,41 @@
+"""The ``[skewscout]`` section. It lives with SkewScout, not in training/config.py, so that a run without SkewScout
+does not depend on it: the study's run cache keys such a run by the engine without training/skewscout/."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MEASURES = ("auto", "travel", "average")
+
+
+@dataclass
+class SkewScoutConfig:
+    """``SkewScout`` says what each setting does."""
+    enabled: bool = False
+    sigma: float = 0.05
+    sample_size: int = 200
+    seed: int = 0
+    grid: list | None = None                         # None: the algorithm's own grid
+    travel_every: int = 100
+    travel_budget: float | None = 0.1                # None (0 or "none" in a config): no cap
+    travel_at_least_every: int | None = None         # None: 5 × travel_every
+    measure: str = "auto"
+    rule: str = "scaled"                             # scaled | gated | paper (checked by the Controller)
+    z: float = 2.0                                   # scaled, gated: standard errors beyond the band's edges
+    step_ratio: float = 2.0                          # scaled: the factor of loss one grid step is taken to make
+
+    def __post_init__(self):
+        if self.travel_budget in (0, "none"):
+            self.travel_budget = None
+        if int(self.travel_every) < 1:
+            raise ValueError(f"skewscout.travel_every must be >= 1, got {self.travel_every}")
+        if self.travel_budget is not None and float(self.travel_budget) <= 0:
+            raise ValueError(f"skewscout.travel_budget must be > 0 (a fraction of the algorithm's bytes), "
+                             f"got {self.travel_budget}; leave it out for no cap")
+        if self.travel_at_least_every is None:
+            self.travel_at_least_every = 5 * int(self.travel_every)
+        if int(self.travel_at_least_every) < int(self.travel_every):
+            raise ValueError(f"skewscout.travel_at_least_every ({self.travel_at_least_every}) must be >= travel_every "
+                             f"({self.travel_every})")
+        if self.measure not in MEASURES:
+            raise ValueError(f"skewscout.measure {self.measure!r}: use \"auto\" (average for FedAvg, travel "
+                             f"otherwise), \"travel\" (the paper's model travel) or \"average\"")
