@@ -49,6 +49,28 @@ def test_scaled_rule_tightens_one_step_and_loosens_by_the_losss_distance_below_t
         Controller(grid=[5], sigma=0.05, position=0, step_ratio=1.0)
 
 
+def test_drift_rule_goes_to_the_loosest_knob_predicted_to_hold_the_bands_centre():
+    """Rule "drift": the loss scales as the knob's drift (exponent 1: as the knob value for FedAvg and Gaia); from a
+    bound outside the band it moves to the loosest knob whose predicted loss is at most c = 3σ/4 (at least one
+    step), and holds inside the band or where z standard errors could explain the difference."""
+    c = Controller(grid=[2, 5, 10, 20, 50, 100, 200], sigma=0.1, position=3, rule="drift")    # z = 2, centre 0.075
+    script = [(0.6, 0.01), (0.2, 0.06), (0.006, 0.002), (0.0, 0.0), (0.15, 0.01), (0.08, 0.0), (0.3, 0.1)]
+    assert [c.update(loss, se) for loss, se in script] == [-3, 0, 2, 4, -1, 0, 0]
+    # lo = 0.58 at 20: allowed drift 20 × 0.075 / 0.58 = 2.6, so 2 (three steps at once); 0.2 ± 0.12 might be
+    # noise: stay; hi = 0.01 at 2: 2 × 7.5 = 15, so 10; hi = 0 at 10: the loosest; lo = 0.13 at 200:
+    # 200 × 0.075 / 0.13 = 115, so 100; 0.08 is inside the band; 0.3 − 0.2 is not above σ: stay
+    assert [v for *_, v in c.history] == [2, 2, 10, 200, 100, 100, 100]
+    one = Controller(grid=[2, 5, 10, 20], sigma=0.1, position=1, rule="drift")
+    assert one.update(0.11, 0.0) == -1 and one.update(0.049, 0.0) == 1     # at least one step, either way
+    d = Controller(grid=[0.0, 0.75, 0.9375, 0.984375, 0.996, 0.999], sigma=0.1, position=1, rule="drift",
+                   drifts=[1.0, 4.0, 16.0, 64.0, 250.0, 1000.0])     # DGC: drift 1 / (1 - sparsity)
+    assert d.update(0.004, 0.001) == 1 and d.value == 0.9375          # 4 × 0.075 / 0.006 = 50: drift 16 fits, 64 not
+    with pytest.raises(ValueError, match="growing"):
+        Controller(grid=[1, 2], sigma=0.1, position=0, rule="drift", drifts=[2.0, 1.0])
+    with pytest.raises(ValueError, match="exponent must be > 0"):
+        Controller(grid=[1, 2], sigma=0.1, position=0, rule="drift", exponent=0.0)
+
+
 def test_paired_loss_on_a_constructed_sample_where_the_answer_is_known():
     import math
 

@@ -61,17 +61,17 @@ def test_f3_trend_is_monotone_only_within_the_spread():
     assert metrics.f3_trend(bumpy) == (pytest.approx(5.0), False)
 
 
-E5 = "E5 digits, Dirichlet α=0.3, K=8, cosine LR, σ=0.05"
+E9 = "E9 digits, label-exclusive, K=10, constant LR, σ=0.05, 1200 iterations"
 
 
 def _f4_results(middle_mb=5.0):
-    """Evaluation setting E5, two seeds: BSP; Gaia at four static thresholds (0.2 the Oracle, inside the grid);
+    """Evaluation setting E9, two seeds: BSP; Gaia at four static thresholds (0.2 the Oracle, inside the grid);
     SkewScout as shipped from the tightest (1.5× exactly), the middle and the loosest knob (below the target) and
     the paper's from the middle (2×)."""
     res = {}
     for seed in range(2):
         def put(key, rows, seed=seed):
-            res[("F4", ("E5",) + key, seed)] = rows
+            res[("F4", ("E9",) + key, seed)] = rows
         put(("bsp", None, None), _rows([0.5, 0.9, 1.0], [10, 20, 30]))
         put(("gaia", 0.05, None), _rows([0.6, 0.9, 0.99], [3, 6, 9], knob=0.05))
         put(("gaia", 0.1, None), _rows([0.6, 0.9, 0.97], [2, 4, 6], knob=0.1))
@@ -85,8 +85,8 @@ def _f4_results(middle_mb=5.0):
 
 
 def test_f4_oracle_its_place_in_the_grid_and_exact_ratios_per_start_knob():
-    s = metrics.f4_summary(_f4_results(), seeds=2)["E5"]
-    assert s.target == pytest.approx(0.95) and s.iterations == 30 and s.group == "evaluation" and s.name == E5
+    s = metrics.f4_summary(_f4_results(), seeds=2)["E9"]
+    assert s.target == pytest.approx(0.95) and s.iterations == 30 and s.group == "evaluation" and s.name == E9
     g = s.algos["gaia"]
     assert (g.oracle_knob, g.oracle_mb, g.oracle_place) == (0.2, 4.0, "inside")
     by = {(r.controller, r.start): r for r in g.runs}
@@ -101,7 +101,7 @@ def test_f4_oracle_its_place_in_the_grid_and_exact_ratios_per_start_knob():
 
 def test_within_bar_compares_the_exact_ratio():
     assert metrics.within_bar(1.5) and not metrics.within_bar(1.5000000000000002) and not metrics.within_bar(None)
-    over = metrics.f4_summary(_f4_results(middle_mb=4 * 1.5 * (1 + 2 ** -52)), seeds=2)["E5"].algos["gaia"]
+    over = metrics.f4_summary(_f4_results(middle_mb=4 * 1.5 * (1 + 2 ** -52)), seeds=2)["E9"].algos["gaia"]
     middle = next(r for r in over.runs if r.start == "middle" and r.controller == "skewscout")
     assert middle.ratio > 1.5 and not middle.passes            # float noise above the bar is above the bar
 
@@ -133,7 +133,7 @@ def test_report_renders_the_summary_and_its_json_renders_the_same_report():
     assert "quick mode, 30 iterations" in report and "the 10 runs behind the report took 1.5 run-minutes" in report
     assert "| lenet_bn | 99.0 ± 0.0 | 95.0 ± 0.0 | 4.0 |" in report and "Verdict: **reproduced**" in report
     assert "### Evaluation settings" in report and "### Tuning settings" not in report
-    assert (f"| {E5} | gaia | 95.0 | 30.0 | 0.2 (inside) | 4.0 | 1.5× (97.0%) | 1.25× (97.0%) | "
+    assert (f"| {E9} | gaia | 95.0 | 30.0 | 0.2 (inside) | 4.0 | 1.5× (97.0%) | 1.25× (97.0%) | "
             "below target (90.0%) | 2.0× (98.0%) **over bar** |") in report
     assert "evaluation settings (SkewScout as shipped): 2 of 3 runs" in report
     assert "Skipped: no export manifest" in report
@@ -144,9 +144,9 @@ def test_report_renders_the_summary_and_its_json_renders_the_same_report():
 def test_where_the_bar_is_missed_the_report_says_why_with_the_runs_numbers():
     s = metrics.summarize(_f4_results(middle_mb=9.0), ["F4"], _meta())
     notes = render.notes(s)
-    assert any(n.startswith(f"- F4 {E5} (evaluation), gaia from the middle knob (0.3): 2.25× the Oracle's bytes "
+    assert any(n.startswith(f"- F4 {E9} (evaluation), gaia from the middle knob (0.5): 2.25× the Oracle's bytes "
                             "(9.0 MB against 4.0 MB at knob 0.2; BSP 30.0 MB)") for n in notes), notes
-    assert any("gaia from the loosest knob (2.0): final accuracy 90.0% is below the target 95.0%" in n for n in notes)
+    assert any("gaia from the loosest knob (20.0): final accuracy 90.0% is below the target 95.0%" in n for n in notes)
 
 
 def test_findings_not_rerun_are_kept_from_the_previous_summary(tmp_path):
@@ -270,7 +270,7 @@ def test_study_quick_f4_compares_skewscout_with_the_oracle_in_a_report(tmp_path)
                 assert 0 <= run["travel_share"] < 0.5
                 if run["ratio"] is not None:          # the ratio is what the table says it is, exactly
                     assert run["ratio"] == run["mb"] / a["oracle_mb"]
-    assert sum(len(a["runs"]) for a in s["F4"]["E5"]["algos"].values()) == 8      # 3 starts + the paper's, × 2
+    assert sum(len(a["runs"]) for a in s["F4"]["E9"]["algos"].values()) == 8      # 3 starts + the paper's, × 2
     again = metrics.StudySummary.from_json(json.loads((tmp_path / "study" / "summary.json").read_text()))
     assert render.render(again) == report
 
@@ -279,13 +279,25 @@ def test_f4_runs_a_chosen_subset_of_settings_and_fewer_tuning_seeds(tmp_path):
     from catalog.errors import UserError
     from training.study.report import f4_settings, plan
 
-    chosen = f4_settings(False, ["T1", "E5"])
-    assert [s.id for s in chosen] == ["E5", "T1"]                      # the protocol's order: evaluation first
+    chosen = f4_settings(False, ["T1", "E9"])
+    assert [s.id for s in chosen] == ["E9", "T1"]                      # the protocol's order: evaluation first
     runs = plan(["F4"], 3, {"name": "digits"}, 400, None, chosen, tmp_path, tuning_seeds=1)
     per_setting = {(key[0], seed) for (_, key, seed), *_ in runs}
-    assert per_setting == {("E5", 0), ("E5", 1), ("E5", 2), ("T1", 0)}
-    # evaluation: BSP, 7 + 6 static knobs, 3 starts × 2 algorithms, the paper's × 2; tuning: the middle start only
+    assert per_setting == {("E9", 0), ("E9", 1), ("E9", 2), ("T1", 0)}
+    # evaluation: BSP, 11 Gaia + 8 FedAvg static knobs (1200 iterations: Iter_local up to 200, at least 3
+    # averagings), 3 starts × 2 algorithms, the paper's × 2; tuning (300: up to 100): the middle start only
     ids = [key[0] for (_, key, _), *_ in runs]
-    assert ids.count("E5") == 3 * 22 and ids.count("T1") == 18
-    with pytest.raises(UserError, match=r"^--f4-settings: unknown setting\(s\) E1; the protocol's are E5, E6, E7, "):
+    assert ids.count("E9") == 3 * 28 and ids.count("T1") == 23
+    with pytest.raises(UserError, match=r"^--f4-settings: unknown setting\(s\) E1; the protocol's are E9, E10, E11, "):
         f4_settings(False, ["E1", "T1"])
+
+
+def test_the_protocols_mnist_settings_need_the_idx_folder(tmp_path):
+    from catalog.errors import UserError
+    from training.study.report import f4_settings, with_mnist
+
+    chosen = f4_settings(False, ["E10", "E9"])
+    with pytest.raises(UserError, match=r"^F4 settings E10 train on MNIST-10k: pass --f4-mnist DIR"):
+        with_mnist(chosen, None)
+    placed = with_mnist(chosen, str(tmp_path))
+    assert [s.data.get("path") for s in placed] == [None, str(tmp_path.resolve())]    # E9 is digits

@@ -17,7 +17,7 @@ def add_arguments(p) -> None:
                    help="comma-separated subset of F1..F8, or 'all' (F6-F8: training/study/beyond.py; default F1-F5)")
     p.add_argument("--mnist", metavar="DIR", help="use MNIST idx files from DIR instead of scikit-learn digits")
     p.add_argument("--f4-mnist", metavar="DIR",
-                   help="also run F4 on MNIST idx files from DIR (e.g. ../shared/data/mnist)")
+                   help="F4: MNIST idx files for the protocol's MNIST-10k settings (e.g. ../shared/data/mnist)")
     p.add_argument("--manifest",
                    help="export manifest for F5 and F8's geographic column "
                         "(e.g. flickr-mammal-data/demo/export/continent/manifest.parquet)")

@@ -19,9 +19,10 @@ class SkewScoutConfig:
     travel_budget: float | None = 0.1                # None (0 or "none" in a config): no cap
     travel_at_least_every: int | None = None         # None: 5 × travel_every
     measure: str = "auto"
-    rule: str = "scaled"                             # scaled | gated | paper (checked by the Controller)
+    rule: str = "scaled"                             # drift | scaled | gated | paper (checked by the Controller)
     z: float = 2.0                                   # scaled, gated: standard errors beyond the band's edges
     step_ratio: float = 2.0                          # scaled: the factor of loss one grid step is taken to make
+    exponent: float = 1.0                            # drift: the loss is taken to scale as the knob's drift ** this
 
     def __post_init__(self):
         if self.travel_budget in (0, "none"):

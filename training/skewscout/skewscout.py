@@ -39,7 +39,7 @@ class SkewScout:
         s = settings or SkewScoutConfig()
         if not algo.knob:
             raise ValueError(f"SkewScout needs an algorithm with a communication knob; {algo.name} has none")
-        self.controller = Controller.for_algorithm(algo, s.sigma, s.grid, s.rule, s.z, s.step_ratio)
+        self.controller = Controller.for_algorithm(algo, s.sigma, s.grid, s.rule, s.z, s.step_ratio, s.exponent)
         self.sample_size, self.seed, self.round = int(s.sample_size), int(s.seed), 0
         self.travel_every = int(s.travel_every)
         self.travel_budget = None if s.travel_budget is None else float(s.travel_budget)

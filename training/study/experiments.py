@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 
 from training.skewscout.settings import SkewScoutConfig
-from training.study.protocol import GRIDS, F4Setting, start_knobs
+from training.study.protocol import F4Setting, grid_for, start_knobs
 
 SKEWS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 ALGOS = {"bsp": {"name": "bsp"}, "gaia": {"name": "gaia", "threshold": 0.2},
@@ -67,7 +67,7 @@ def f4(setting: F4Setting, seed: int):
     travel = max(1, setting.iterations // F4_TRAVELS_PER_RUN)
     yield ("bsp", None, None), with_(base, algorithm={"name": "bsp"})
     for name, knob in F4_KNOBS.items():
-        grid = GRIDS[name]
+        grid = grid_for(setting, name)
         for v in grid:
             yield (name, v, None), with_(base, algorithm={"name": name, knob: v})
         ss = {"enabled": True, "sigma": setting.sigma, "travel_every": travel, "travel_budget": F4_BUDGET,

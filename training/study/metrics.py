@@ -4,12 +4,13 @@ summary.json all show the same numbers and each statistic is tested on rows buil
 ``results`` maps (experiment, key, seed) to a run's metrics rows; an F4 key starts with its setting."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from training.study.experiments import F4_CONTROLLERS, SKEWS
-from training.study.protocol import GRIDS, SETTINGS, start_knobs
+from training.study.protocol import GRIDS, SETTINGS, grid_for, start_knobs
 
 TARGET_REL = 0.95      # F4 target: 95% of BSP's final accuracy on the same skewed partitions
 F4_BAR = 1.5           # the paper's claim: SkewScout within 1.5x of the Oracle's bytes
@@ -232,10 +233,9 @@ def oracle_place(grid: tuple, knob) -> str:
     return "tightest end" if knob == grid[0] else "loosest end" if knob == grid[-1] else "inside"
 
 
-def f4_algo(results: dict, setting: str, algo: str, seeds: int, target: float, bsp_mb: float) -> F4Algo:
+def f4_algo(results: dict, setting: str, algo: str, seeds: int, target: float, bsp_mb: float, grid: tuple) -> F4Algo:
     """The Oracle (the cheapest static knob whose seed-mean final accuracy reaches the target) and every SkewScout
     run against it: whole-run bytes, the ratio exact."""
-    grid = GRIDS[algo]
     static = {v: [mean_final(r), mean_bytes(r) / 1e6] for v in grid if (r := f4_runs(results, setting, (algo, v, None),
                                                                                         seeds))}
     reach = {v: mb for v, (acc, mb) in static.items() if acc >= target}
@@ -268,7 +268,9 @@ def f4_summary(results: dict, seeds: int) -> dict[str, F4Result]:
         out[setting.id] = F4Result(
             name=setting.name, group=setting.group, iterations=bsp[0][-1]["iteration"], target=target,
             bsp_final=mean_final(bsp), bsp_mb=bsp_mb, seeds=len(bsp),
-            algos={a: f4_algo(results, setting.id, a, seeds, target, bsp_mb) for a in GRIDS})
+            algos={a: f4_algo(results, setting.id, a, seeds, target, bsp_mb,
+                              grid_for(dataclasses.replace(setting, iterations=bsp[0][-1]["iteration"]), a))
+                   for a in GRIDS})
     return out
 
 

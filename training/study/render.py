@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from training.study.experiments import F4_BUDGET, F4_FLOOR, F4_TRAVELS_PER_RUN, SKEWS
+from training.study.experiments import F4_BUDGET, F4_CONTROLLERS, F4_FLOOR, F4_TRAVELS_PER_RUN, SKEWS
 from training.study.metrics import (
     F4_BAR,
     TARGET_REL,
@@ -18,7 +18,7 @@ from training.study.metrics import (
     f2_reproduced,
     f3_trend,
 )
-from training.study.protocol import FEDAVG_GRID, GAIA_GRID
+from training.study.protocol import FEDAVG_GRID, GAIA_GRID, MIN_AVERAGINGS
 
 TEMPLATE = Path(__file__).with_name("report_template.md")     # *.md: shipped as package data
 NEVER_CONTINUED = ("|", "#", "![")            # table rows, headings and images stay whole lines
@@ -137,9 +137,11 @@ def _f4_table(results: dict[str, F4Result]) -> str:
 
 
 def f4_parts(f4: dict[str, F4Result], meta: StudyMeta) -> list[str]:
+    rule = F4_CONTROLLERS["skewscout"]["rule"]
     parts = [fill("f4", seeds=meta.seeds, target_pct=int(100 * TARGET_REL), gaia_grid=", ".join(map(str, GAIA_GRID)),
-                  fedavg_grid=", ".join(map(str, FEDAVG_GRID)), travels=F4_TRAVELS_PER_RUN,
-                  budget_pct=100 * F4_BUDGET, floor=F4_FLOOR, bar=F4_BAR)]
+                  fedavg_grid=", ".join(map(str, FEDAVG_GRID)), min_averagings=MIN_AVERAGINGS,
+                  travels=F4_TRAVELS_PER_RUN, budget_pct=100 * F4_BUDGET, floor=F4_FLOOR, bar=F4_BAR, rule=rule,
+                  rule_text=fill(f"f4_rule_{rule}"))]
     for group in ("evaluation", "tuning"):
         results = {k: r for k, r in f4.items() if r.group == group}
         if results:

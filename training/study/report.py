@@ -29,6 +29,18 @@ def f4_settings(quick: bool, only: list[str] | None = None) -> list[F4Setting]:
     return chosen
 
 
+def with_mnist(settings: list[F4Setting], mnist: str | None) -> list[F4Setting]:
+    """The protocol's MNIST settings read their idx files from ``mnist`` (--f4-mnist DIR); without it they are one
+    error line, naming them."""
+    needs = [s.id for s in settings if s.data["name"] == "mnist"]
+    if needs and not mnist:
+        raise UserError(f"F4 settings {', '.join(needs)} train on MNIST-10k: pass --f4-mnist DIR (a folder with "
+                        f"t10k-images-idx3-ubyte[.gz], e.g. ../shared/data/mnist), or leave them out with "
+                        f"--f4-settings")
+    return [dataclasses.replace(s, data=s.data | {"path": str(Path(mnist).resolve())}) if s.data["name"] == "mnist"
+            else s for s in settings]
+
+
 def plan(names: list[str], seeds: int, data: dict, iterations: int, manifest: str | None, f4: list[F4Setting],
          runs_root: Path, tuning_seeds: int | None = None) -> list[tuple[tuple, dict, str]]:
     """Every run of the asked-for experiments: ((experiment, key, seed), config, run folder). An F4 key starts with
@@ -58,17 +70,14 @@ def run_study(out_dir: str | Path = "docs/study", *, quick: bool = False, seeds:
               f4_mnist: str | None = None, tuning_seeds: int | None = None,
               f4_only: list[str] | None = None) -> dict:
     """Run (or reuse) every run, write OUT/REPORT.md, its figures and summary.json; return the summary."""
-    if f4_mnist and "F4" in (experiments or EXPERIMENTS):
-        raise UserError("--f4-mnist: F4 runs the settings fixed in training/study/protocol.py (digits); an MNIST "
-                        "setting belongs there, added before a controller is judged on it")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = data or {"name": "digits", "test_fraction": 0.25}
     iterations = 60 if quick else 400
     names = experiments or list(EXPERIMENTS)
     t0 = time.perf_counter()
-    planned = plan(names, seeds, data, iterations, manifest, f4_settings(quick, f4_only),
-                   Path(runs_dir or out / "runs"), tuning_seeds)
+    f4 = with_mnist(f4_settings(quick, f4_only), f4_mnist) if "F4" in names else []
+    planned = plan(names, seeds, data, iterations, manifest, f4, Path(runs_dir or out / "runs"), tuning_seeds)
     rows = run_all([(cfg, run_out) for _, cfg, run_out in planned], jobs)
     results = {key: r for (key, _, _), r in zip(planned, rows)}
     return write(out, results, names, metrics.StudyMeta(
