@@ -21,11 +21,16 @@ from training.study.protocol import TUNING, grid_for, start_knobs  # noqa: E402
 from training.study.report import plan  # noqa: E402
 from training.study.running import run_all  # noqa: E402
 
+TRAVELS_PER_RUN = 40      # the schedule rounds 1-2 ran (a travel due every 1/40 of the run) unless a candidate says
 CANDIDATES = {
     "scaled": {"rule": "scaled"},                                # round 2's default
     "drift": {"rule": "drift", "exponent": 1.0},                 # loss in proportion to the knob's drift
     "drift-sq": {"rule": "drift", "exponent": 2.0},              # loss as the drift squared: moves half as far
     "drift-800": {"rule": "drift", "exponent": 1.0, "sample_size": 800},   # 4x the examples per pair
+    # round 2 of this script: the round-1 winners, measuring 3x as often (a travel due every 1/120 of the run
+    # instead of 1/40; the budget still caps travel bytes and the floor stays at 1/8 of the run)
+    "scaled-120": {"rule": "scaled", "travels_per_run": 120},
+    "drift-sq-120": {"rule": "drift", "exponent": 2.0, "travels_per_run": 120},
 }
 
 
@@ -37,17 +42,19 @@ def candidate_runs(settings, seeds: int, runs_root: Path, names: list[str]):
     for st in settings:
         for seed in range(seeds):
             base = experiments.f4_base(st, seed)
-            travel = max(1, st.iterations // experiments.F4_TRAVELS_PER_RUN)
+            travel = max(1, st.iterations // TRAVELS_PER_RUN)
             for algo, knob in experiments.F4_KNOBS.items():
                 grid = grid_for(st, algo)
                 ss = {"enabled": True, "sigma": st.sigma, "travel_every": travel,
                       "travel_budget": experiments.F4_BUDGET, "measure": "auto",
-                      "travel_at_least_every": experiments.F4_FLOOR * travel, "sample_size": experiments.F4_SAMPLE,
-                      "grid": list(grid)}
+                      "travel_at_least_every": experiments.f4_floor(st.iterations),
+                      "sample_size": experiments.F4_SAMPLE, "grid": list(grid)}
                 for name in names:
+                    keys = dict(CANDIDATES[name])
+                    if "travels_per_run" in keys:
+                        keys["travel_every"] = max(1, st.iterations // keys.pop("travels_per_run"))
                     for where, v in start_knobs(grid).items():
-                        cfg = experiments.with_(base, algorithm={"name": algo, knob: v},
-                                                skewscout=ss | CANDIDATES[name])
+                        cfg = experiments.with_(base, algorithm={"name": algo, knob: v}, skewscout=ss | keys)
                         jobs.append((("F4", (st.id, algo, name, where), seed), cfg,
                                      str(runs_root / "tune" / f"{st.id}-{algo}-{name}-{where}-seed{seed}")))
     return jobs
@@ -57,7 +64,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--runs", required=True)
     p.add_argument("--settings", help="tuning setting ids (default all)")
-    p.add_argument("--candidates", default=",".join(CANDIDATES))
+    p.add_argument("--candidates", default="scaled,drift,drift-sq,drift-800")
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--jobs", type=int, default=1)
     a = p.parse_args(argv)

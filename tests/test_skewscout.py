@@ -370,17 +370,19 @@ def test_dgc_models_travel_with_their_unsent_update_so_skew_is_seen(tmp_path):
 @pytest.mark.slow
 def test_gaia_skewscout_tightens_where_a_loose_threshold_misses_the_target(tmp_path):
     """Tuning setting T3 (round 1's E1: Dirichlet α = 0.1 digits on 3 partitions, constant LR, 300 iterations):
-    Gaia at T0 = 0.3 misses 95% of BSP's accuracy (86.6% vs 93.7% in round 1); SkewScout started there measures the
-    skew, tightens and reaches it (95.9% in round 2's tuning run)."""
+    Gaia at the grid's middle knob, T0 = 0.5, misses 95% of BSP's accuracy (76.0% vs 93.7% in round 3's tuning
+    run); SkewScout as shipped, started there, measures the skew, tightens and reaches it."""
     from training.runner import run_training
     from training.study.experiments import f4
-    from training.study.protocol import SETTINGS
+    from training.study.protocol import SETTINGS, grid_for, start_knobs
 
-    runs = dict(f4(next(s for s in SETTINGS.values() if s.id == "T3"), seed=0))
+    t3 = next(s for s in SETTINGS.values() if s.id == "T3")
+    middle = start_knobs(grid_for(t3, "gaia"))["middle"]
+    runs = dict(f4(t3, seed=0))
     bsp, static, ss = (run_training(runs[key], tmp_path / str(i), resume=False)
-                       for i, key in enumerate([("bsp", None, None), ("gaia", 0.3, None),
+                       for i, key in enumerate([("bsp", None, None), ("gaia", middle, None),
                                                 ("gaia", "skewscout", "middle")]))
     target = 0.95 * bsp[-1]["acc_mean"]
     assert static[-1]["acc_mean"] < target
     knobs = [r["knob_after"] for r in ss if "knob_after" in r]
-    assert min(knobs) < 0.3 and ss[-1]["acc_mean"] >= target, (knobs, ss[-1]["acc_mean"], target)
+    assert min(knobs) < middle and ss[-1]["acc_mean"] >= target, (knobs, ss[-1]["acc_mean"], target)

@@ -45,8 +45,15 @@ def f3(base):
 
 
 F4_BUDGET = 0.1          # SkewScout's model travel may cost at most 10% of the algorithm's own bytes ...
-F4_TRAVELS_PER_RUN = 40  # ... a travel is due every 1/40 of the run ...
-F4_FLOOR = 5             # ... and happens at least every 5 due periods whatever the budget
+F4_TRAVELS_PER_RUN = 120  # ... a travel is due every 1/120 of the run (tuning round 3: 1/40 before) ...
+F4_FLOOR = 5             # ... and happens at least every 5/40 of the run whatever the budget
+
+
+def f4_floor(iterations: int) -> int:
+    """travel_at_least_every of an F4 run: 5/40 of the run (as in rounds 1-2)."""
+    return F4_FLOOR * max(1, iterations // 40)
+
+
 F4_SAMPLE = 200          # examples of the receiving partition each pair is scored on (the [skewscout] default)
 F4_KNOBS = {"gaia": "threshold", "fedavg": "iter_local"}
 F4_CONTROLLERS = {"skewscout": {"rule": SkewScoutConfig.rule, "measure": SkewScoutConfig.measure},  # as shipped
@@ -71,7 +78,7 @@ def f4(setting: F4Setting, seed: int):
         for v in grid:
             yield (name, v, None), with_(base, algorithm={"name": name, knob: v})
         ss = {"enabled": True, "sigma": setting.sigma, "travel_every": travel, "travel_budget": F4_BUDGET,
-              "travel_at_least_every": F4_FLOOR * travel, "sample_size": F4_SAMPLE, "grid": list(grid)}
+              "travel_at_least_every": f4_floor(setting.iterations), "sample_size": F4_SAMPLE, "grid": list(grid)}
         starts = start_knobs(grid)
         for variant, controller in F4_CONTROLLERS.items():
             for where, v in starts.items():
