@@ -81,11 +81,12 @@ START_MARKERS = {"tightest": "v", "middle": "*", "loosest": "^"}
 
 def f4_accuracy_vs_bytes(path: Path, summary: StudySummary) -> None:
     """Final accuracy against whole-run bytes per setting: each static knob, SkewScout as shipped from each start
-    knob, the paper's SkewScout, BSP and the target."""
+    knob, the paper's SkewScout, BSP and the target; the evaluation settings only where there are any (the tuning
+    ones are in the report's table)."""
     import matplotlib
 
     plt = _pyplot()
-    f4 = summary.f4
+    f4 = {k: r for k, r in summary.f4.items() if r.group == "evaluation"} or summary.f4
     fig, axes = plt.subplots(len(f4), 2, figsize=(11, 3.6 * len(f4)), squeeze=False)
     for i, r in enumerate(f4.values()):
         for j, algo in enumerate(ALGO_LABEL):

@@ -107,6 +107,7 @@ class StudyMeta:
     run_minutes: float
     manifest: str | None = None
     f4_fedavg_loss: bool = False      # the static FedAvg runs recorded a loss (the F4 loss figure exists)
+    engine: dict = field(default_factory=dict)   # the code versions runs are keyed by: "static", "skewscout"
 
 
 @dataclass

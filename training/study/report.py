@@ -13,7 +13,7 @@ from training.study.experiments import EXPERIMENTS, base_config
 from training.study.experiments import f4 as f4_runs
 from training.study.protocol import EVALUATION, TUNING, F4Setting
 from training.study.render import render
-from training.study.running import run_all
+from training.study.running import code_version, run_all
 
 
 def f4_settings(quick: bool, only: list[str] | None = None) -> list[F4Setting]:
@@ -84,6 +84,7 @@ def run_study(out_dir: str | Path = "docs/study", *, quick: bool = False, seeds:
         data_name=data["name"], quick=quick, iterations=iterations, seeds=seeds, command=command,
         seconds=time.perf_counter() - t0, runs=len(results),
         run_minutes=sum(r[-1]["wall_s"] for r in results.values()) / 60, manifest=manifest,
+        engine={"static": code_version(with_hooks=False), "skewscout": code_version(with_hooks=True)},
     ))
 
 
