@@ -301,3 +301,16 @@ def test_the_protocols_mnist_settings_need_the_idx_folder(tmp_path):
         with_mnist(chosen, None)
     placed = with_mnist(chosen, str(tmp_path))
     assert [s.data.get("path") for s in placed] == [None, str(tmp_path.resolve())]    # E9 is digits
+
+
+def test_f5_configs_are_valid_training_configs():
+    """F5's runs replace the data section whole: a digits key left in it would be refused at train time."""
+    from training.config import parse_config
+    from training.study.experiments import base_config, f5
+
+    runs = list(f5(base_config({"name": "digits", "test_fraction": 0.25}, 40, 0), "export/manifest.parquet"))
+    assert len(runs) == 6
+    for _, cfg in runs:
+        assert cfg["data"] == {"name": "manifest", "path": "export/manifest.parquet", "img_size": 32} | (
+            {"shuffle_partitions": True} if cfg["data"].get("shuffle_partitions") else {})
+        parse_config(cfg)

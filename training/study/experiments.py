@@ -91,7 +91,8 @@ def f4(setting: F4Setting, seed: int):
 def f5(base, manifest: str | None):
     if not manifest:
         return
-    geo = with_(base, data={"name": "manifest", "path": manifest, "img_size": 32}, model={"name": "lenet_gn"})
+    geo = with_(base, model={"name": "lenet_gn"})
+    geo["data"] = {"name": "manifest", "path": manifest, "img_size": 32}     # replaced whole: digits' keys do not apply
     geo.pop("partition", None)
     for a in ("bsp", "gaia", "fedavg"):
         yield (a, "geographic"), with_(geo, algorithm=ALGOS[a])
