@@ -263,7 +263,7 @@ def test_study_quick_f4_compares_skewscout_with_the_oracle_in_a_report(tmp_path)
     report = (tmp_path / "study" / "REPORT.md").read_text()
     assert "### Evaluation settings" in report and "### Tuning settings" in report
     assert "![F4](f4_skewscout.png)" in report and (tmp_path / "study" / "f4_skewscout.png").stat().st_size > 20_000
-    assert set(s["F4"]) == {"E5", "T1"}
+    assert set(s["F4"]) == {"E9", "T1"}
     for r in s["F4"].values():
         for a in r["algos"].values():
             for run in a["runs"]:
