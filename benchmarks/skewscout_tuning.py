@@ -28,7 +28,7 @@ CANDIDATES = {
     "drift-sq": {"rule": "drift", "exponent": 2.0},              # loss as the drift squared: moves half as far
     "drift-800": {"rule": "drift", "exponent": 1.0, "sample_size": 800},   # 4x the examples per pair
     # round 2 of this script: the round-1 winners, measuring 3x as often (a travel due every 1/120 of the run
-    # instead of 1/40; the budget still caps travel bytes and the floor stays at 1/8 of the run)
+    # instead of 1/40; the budget still caps travel bytes and the floor stays at 5/40 of the run)
     "scaled-120": {"rule": "scaled", "travels_per_run": 120},
     "drift-sq-120": {"rule": "drift", "exponent": 2.0, "travels_per_run": 120},
 }
@@ -42,19 +42,14 @@ def candidate_runs(settings, seeds: int, runs_root: Path, names: list[str]):
     for st in settings:
         for seed in range(seeds):
             base = experiments.f4_base(st, seed)
-            travel = max(1, st.iterations // TRAVELS_PER_RUN)
             for algo, knob in experiments.F4_KNOBS.items():
                 grid = grid_for(st, algo)
-                ss = {"enabled": True, "sigma": st.sigma, "travel_every": travel,
-                      "travel_budget": experiments.F4_BUDGET, "measure": "auto",
-                      "travel_at_least_every": experiments.f4_floor(st.iterations),
-                      "sample_size": experiments.F4_SAMPLE, "grid": list(grid)}
                 for name in names:
                     keys = dict(CANDIDATES[name])
-                    if "travels_per_run" in keys:
-                        keys["travel_every"] = max(1, st.iterations // keys.pop("travels_per_run"))
+                    ss = experiments.f4_skewscout(st, grid, keys.pop("travels_per_run", TRAVELS_PER_RUN))
                     for where, v in start_knobs(grid).items():
-                        cfg = experiments.with_(base, algorithm={"name": algo, knob: v}, skewscout=ss | keys)
+                        cfg = experiments.with_(base, algorithm={"name": algo, knob: v},
+                                                skewscout=ss | {"measure": "auto"} | keys)
                         jobs.append((("F4", (st.id, algo, name, where), seed), cfg,
                                      str(runs_root / "tune" / f"{st.id}-{algo}-{name}-{where}-seed{seed}")))
     return jobs

@@ -46,12 +46,15 @@ def f3(base):
 
 F4_BUDGET = 0.1          # SkewScout's model travel may cost at most 10% of the algorithm's own bytes ...
 F4_TRAVELS_PER_RUN = 120  # ... a travel is due every 1/120 of the run (tuning round 3: 1/40 before) ...
-F4_FLOOR = 5             # ... and happens at least every 5/40 of the run whatever the budget
+F4_FLOOR = (5, 40)       # ... and happens at least every 5/40 of the run whatever the budget (as in rounds 1-2)
 
 
-def f4_floor(iterations: int) -> int:
-    """travel_at_least_every of an F4 run: 5/40 of the run (as in rounds 1-2)."""
-    return F4_FLOOR * max(1, iterations // 40)
+def f4_skewscout(setting: F4Setting, grid: tuple, travels_per_run: int = F4_TRAVELS_PER_RUN) -> dict:
+    """The [skewscout] section every F4 SkewScout run shares (the controller's rule and measure come on top)."""
+    parts, of = F4_FLOOR
+    return {"enabled": True, "sigma": setting.sigma, "travel_every": max(1, setting.iterations // travels_per_run),
+            "travel_budget": F4_BUDGET, "travel_at_least_every": parts * max(1, setting.iterations // of),
+            "sample_size": F4_SAMPLE, "grid": list(grid)}
 
 
 F4_SAMPLE = 200          # examples of the receiving partition each pair is scored on (the [skewscout] default)
@@ -71,14 +74,12 @@ def f4(setting: F4Setting, seed: int):
     middle and the loosest knob (evaluation settings; the middle only on tuning ones) and the paper's SkewScout from
     the middle. Keys: (algorithm, knob or controller, start or None)."""
     base = f4_base(setting, seed)
-    travel = max(1, setting.iterations // F4_TRAVELS_PER_RUN)
     yield ("bsp", None, None), with_(base, algorithm={"name": "bsp"})
     for name, knob in F4_KNOBS.items():
         grid = grid_for(setting, name)
         for v in grid:
             yield (name, v, None), with_(base, algorithm={"name": name, knob: v})
-        ss = {"enabled": True, "sigma": setting.sigma, "travel_every": travel, "travel_budget": F4_BUDGET,
-              "travel_at_least_every": f4_floor(setting.iterations), "sample_size": F4_SAMPLE, "grid": list(grid)}
+        ss = f4_skewscout(setting, grid)
         starts = start_knobs(grid)
         for variant, controller in F4_CONTROLLERS.items():
             for where, v in starts.items():

@@ -140,7 +140,8 @@ def f4_parts(f4: dict[str, F4Result], meta: StudyMeta) -> list[str]:
     rule = F4_CONTROLLERS["skewscout"]["rule"]
     parts = [fill("f4", seeds=meta.seeds, target_pct=int(100 * TARGET_REL), gaia_grid=", ".join(map(str, GAIA_GRID)),
                   fedavg_grid=", ".join(map(str, FEDAVG_GRID)), min_averagings=MIN_AVERAGINGS,
-                  travels=F4_TRAVELS_PER_RUN, budget_pct=100 * F4_BUDGET, floor=F4_FLOOR, bar=F4_BAR, rule=rule,
+                  travels=F4_TRAVELS_PER_RUN, budget_pct=100 * F4_BUDGET, floor="/".join(map(str, F4_FLOOR)),
+                  bar=F4_BAR, rule=rule,
                   rule_text=fill(f"f4_rule_{rule}"),
                   engine=", ".join(f"{k} runs {v}" for k, v in meta.engine.items()) or "not recorded")]
     for group in ("evaluation", "tuning"):
