@@ -201,6 +201,20 @@ def test_code_version_follows_the_engine_not_the_analysis(tmp_path, monkeypatch)
     assert running.code_version() != v
 
 
+def test_code_version_ignores_comments_and_docstrings(tmp_path, monkeypatch):
+    monkeypatch.setattr(running, "TRAINING", tmp_path)
+    (tmp_path / "trainer.py").write_text('"""Module."""\ndef f(x):\n    """Old, wrong text."""\n    return x + 1\n')
+    v = running.code_version()
+    (tmp_path / "trainer.py").write_text('"""Module, fixed."""\n\n# a comment\ndef f(x):\n'
+                                         '    """New, right text."""\n    return x + 1  # same code\n')
+    assert running.code_version() == v                      # docstring, comment and blank-line edits keep runs
+    (tmp_path / "trainer.py").write_text('def f(x):\n    return x + 2\n')
+    assert running.code_version() != v                      # a code edit does not
+    (tmp_path / "trainer.py").write_text('def f(x):\n    "a string statement that is not first"\n'
+                                         '    return x + 1\n')
+    assert running.code_version() == v                      # a docstring added where there was none
+
+
 def test_a_run_without_skewscout_is_keyed_without_its_code(tmp_path, monkeypatch):
     (tmp_path / "skewscout").mkdir()
     (tmp_path / "trainer.py").write_text("x = 1\n")

@@ -2,6 +2,7 @@
 and `sweep` so both resume the same way and never reuse runs of other training code."""
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -13,16 +14,30 @@ ANALYSIS = ("study", "sweep.py")     # read runs, never change them: editing the
 HOOKS = ("skewscout",)               # shape only the runs that enable them ([skewscout] enabled = true)
 
 
+def code_text(source: str) -> str:
+    """What of a module can change a run: its syntax tree without docstrings (comments never reach the tree), so a
+    comment or docstring fix keeps every cached run. Line numbers are left out of the dump."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=False)
+
+
 def code_version(with_hooks: bool = True) -> str:
-    """Hash of the training package's sources that shape a run (everything but the analysis above). A run without
-    SkewScout never executes training/skewscout/, so ``with_hooks=False`` leaves it out: a controller change reruns
-    the SkewScout runs and keeps the static-knob and BSP runs it cannot have changed."""
+    """Hash of the training package's code that shapes a run (everything but the analysis above), read as syntax
+    trees without docstrings (``code_text``). A run without SkewScout never executes training/skewscout/, so
+    ``with_hooks=False`` leaves it out: a controller change reruns the SkewScout runs and keeps the static-knob and
+    BSP runs it cannot have changed."""
     h = hashlib.sha256()
     for p in sorted(TRAINING.rglob("*.py")):
         rel = p.relative_to(TRAINING)
         if rel.parts[0] in ANALYSIS or (not with_hooks and rel.parts[0] in HOOKS):
             continue
-        h.update(rel.as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+        h.update(rel.as_posix().encode() + b"\0" + code_text(p.read_text()).encode() + b"\0")
     return h.hexdigest()[:16]
 
 
