@@ -210,7 +210,7 @@ def test_code_version_ignores_comments_and_docstrings(tmp_path, monkeypatch):
     assert running.code_version() == v                      # docstring, comment and blank-line edits keep runs
     (tmp_path / "trainer.py").write_text('def f(x):\n    return x + 2\n')
     assert running.code_version() != v                      # a code edit does not
-    (tmp_path / "trainer.py").write_text('def f(x):\n    "a string statement that is not first"\n'
+    (tmp_path / "trainer.py").write_text('def f(x):\n    "a docstring where there was none"\n'
                                          '    return x + 1\n')
     assert running.code_version() == v                      # a docstring added where there was none
 
