@@ -20,6 +20,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
 import copy  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path
 
@@ -33,6 +34,8 @@ from training.partitions import LabelExclusivePartitioner  # noqa: E402
 from training.runner import run_training  # noqa: E402
 from training.sampler import Sampler  # noqa: E402
 from training.topology import mixing_matrix  # noqa: E402
+
+SCRATCH = Path(tempfile.gettempdir()) / "flickr-mammal-bench"   # --scratch overrides
 
 K, LOCAL, B = 5, 50, 20
 RING_K, RING_B = 32, 5
@@ -118,7 +121,7 @@ class OursRing:
     def __init__(self, cfg: dict, data):
         from training.trainer import Trainer
 
-        self.t = Trainer(cfg, "/tmp/bench-ring", data=data)
+        self.t = Trainer(cfg, SCRATCH / "bench-ring", data=data)
 
     def train(self, steps: int) -> None:
         for _ in range(steps):
@@ -295,7 +298,11 @@ def main():
     ap.add_argument("--ring", action="store_true", help="D-PSGD on a 32-node ring instead of FedAvg")
     ap.add_argument("--steps", type=int, default=100, help="--ring: iterations")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's, one per core)")
+    ap.add_argument("--scratch", default=None,
+                    help="folder for the runs' checkpoints and metrics (default: a new one in the system's temp dir)")
     a = ap.parse_args()
+    global SCRATCH
+    SCRATCH = Path(a.scratch) if a.scratch else Path(tempfile.mkdtemp(prefix="flickr-mammal-bench-"))
     if a.threads:
         torch.set_num_threads(a.threads)
     if a.ring:
@@ -303,7 +310,7 @@ def main():
     cfg = config(a.mnist, a.rounds)
     data = load_data(cfg["data"], 0)
     parts = partition(data, LabelExclusivePartitioner(K))
-    rows, t_ours = timed(lambda: run_training(cfg, "/tmp/bench-sim", resume=False))
+    rows, t_ours = timed(lambda: run_training(cfg, SCRATCH / "bench-sim", resume=False))
     acc_loop, t_loop = timed(plain_loop, data, parts, a.rounds)
     acc_single, t_single = timed(single_model, data, a.rounds * LOCAL, K * B)
     t_flwr, why = (None, "skipped") if a.no_flower else flower(data, parts, a.rounds)
@@ -311,7 +318,7 @@ def main():
     # round, yet float rounding (grouped vs plain convolutions) grows ×20 per round, so compare over seeds
     accs = {"ours": [rows[-1]["acc_mean"]], "loop": [acc_loop], "single": [acc_single]}
     for seed in range(1, a.seeds):
-        accs["ours"].append(run_training(config(a.mnist, a.rounds, seed), f"/tmp/bench-sim-{seed}",
+        accs["ours"].append(run_training(config(a.mnist, a.rounds, seed), SCRATCH / f"bench-sim-{seed}",
                                          resume=False)[-1]["acc_mean"])
         accs["loop"].append(plain_loop(data, parts, a.rounds, seed))
         accs["single"].append(single_model(data, a.rounds * LOCAL, K * B, seed))

@@ -1,7 +1,7 @@
 """Choose SkewScout's default controller on the F4 protocol's TUNING settings only, and print the candidates side by
 side. Evaluation settings are refused: they judge the choice and must not make it.
 
-    python benchmarks/skewscout_tuning.py --runs /work/f4tune [--settings T1,T11] [--seeds 1] [--jobs 2]
+    python benchmarks/skewscout_tuning.py --runs RUNS_DIR [--settings T1,T11] [--seeds 1] [--jobs 2]
 
 Each candidate is a set of [skewscout] keys; it runs from the tightest, the middle and the loosest knob of every
 chosen tuning setting, against the same static grid (the Oracle) and BSP as the study. The rule for choosing, fixed
