@@ -10,15 +10,15 @@ import pyarrow as pa
 
 from catalog.db import arrow_transaction, write_arrow
 from catalog.images import open_image
-from pipeline.dedup import hashing
 from pipeline.dedup.evaluate import burst_truth, pair_scores
 from pipeline.dedup.grouping import candidate_pairs, components
+from pipeline.dedup.hashing import METHOD, phash_pixels, pixels
 from pipeline.dedup.settings import DedupSettings
 
 
 def _pixels_or_none(home, path):
     try:
-        return hashing.pixels(open_image(home, path))
+        return pixels(open_image(home, path))
     except (OSError, ValueError, SyntaxError):    # unreadable or vanished image: left unhashed, counted
         return None
 
@@ -30,7 +30,7 @@ def hash_images(con, home, settings: DedupSettings, show_progress: bool = True) 
     where = "" if settings.rehash else \
         "AND d.photo_id NOT IN (SELECT photo_id FROM image_hashes WHERE method = $method)"
     todo = con.execute(f"SELECT d.photo_id, d.path FROM downloads d WHERE d.status = 'ok' {where} "
-                       "ORDER BY d.photo_id", {"method": hashing.METHOD} if where else {}).fetchall()
+                       "ORDER BY d.photo_id", {"method": METHOD} if where else {}).fetchall()
     t0 = time.perf_counter()
     hashed = unreadable = 0
     with ThreadPoolExecutor(settings.local_threads()) as pool, \
@@ -41,10 +41,10 @@ def hash_images(con, home, settings: DedupSettings, show_progress: bool = True) 
             ok = [i for i, p in enumerate(px) if p is not None]
             unreadable += len(batch) - len(ok)
             if ok:
-                h = hashing.phash_pixels(np.stack([px[i] for i in ok]))
+                h = phash_pixels(np.stack([px[i] for i in ok]))
                 rows = pa.table({"photo_id": pa.array([batch[i][0] for i in ok], pa.int64()),
                                  "phash": pa.array(h, pa.uint64()),
-                                 "method": pa.array([hashing.METHOD] * len(ok), pa.string())})
+                                 "method": pa.array([METHOD] * len(ok), pa.string())})
                 write_arrow(con, "INSERT OR REPLACE INTO image_hashes (photo_id, phash, method) "
                                  "SELECT photo_id, phash, method FROM _batch", rows)
                 hashed += len(ok)
@@ -81,14 +81,14 @@ def dedup_catalog(con, home, settings: DedupSettings | None = None, show_progres
     out = hash_images(con, home, settings, show_progress)
     t0 = time.perf_counter()
     got = con.execute("SELECT photo_id, phash FROM image_hashes WHERE method = ? ORDER BY photo_id",
-                      [hashing.METHOD]).fetchnumpy()
+                      [METHOD]).fetchnumpy()
     ids, hs = np.asarray(got["photo_id"], np.int64), np.asarray(got["phash"], np.uint64)
     groups = group_hashes(ids, hs, settings.threshold)
     with arrow_transaction(con, groups, "_groups"):
         con.execute("DELETE FROM duplicate_groups")
         con.execute("INSERT INTO duplicate_groups (photo_id, group_id, is_representative, group_size, distance, "
                     "threshold, method) SELECT photo_id, group_id, is_representative, group_size, distance, ?, ? "
-                    "FROM _groups", [settings.threshold, hashing.METHOD])
+                    "FROM _groups", [settings.threshold, METHOD])
     n_groups = int(np.sum(groups["is_representative"].to_numpy(zero_copy_only=False)))
     out |= {"images": len(ids), "threshold": settings.threshold, "groups": n_groups,
             "photos_in_groups": groups.num_rows, "duplicates_dropped": groups.num_rows - n_groups,
