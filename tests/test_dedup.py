@@ -226,7 +226,7 @@ def test_cli_verb_prints_json_summary(deduped, capsys):
     from flows.commands import dedup as verb
     from flows.config import STAGES, BuildConfig
 
-    assert COMMANDS["dedup"] == verb.__name__ and STAGES.index("dedup") == STAGES.index("download") + 1
+    assert COMMANDS["dedup"] == verb.__name__ and list(STAGES).index("dedup") == list(STAGES).index("download") + 1
     assert BuildConfig().dedup == DedupSettings()
 
     con, home, rows, out = deduped

@@ -147,3 +147,41 @@ def test_sim_truth_migration_keeps_a_catalog_that_has_it_from_the_old_core_migra
                                                                                             migrations())
     fresh = connect(tmp_path / "new.duckdb")
     assert fresh.execute("SELECT count(*) FROM sim_truth").fetchall() == [(0,)]
+
+
+# ---- owners as on Flickr ----------------------------------------------------------------------------------------
+def test_owners_are_heavy_tailed_as_on_flickr(sim_world):
+    """Demo scale: owners at most half the photos, a largest owner of 20+, most owners with one or two photos."""
+    from pipeline.sim.owners import owner_sizes
+
+    _, n = np.unique(sim_world.owner, return_counts=True)
+    assert len(n) <= sim_world.num_photos / 2 and n.max() >= 20, (len(n), n.max())
+    assert (n <= 2).mean() >= 0.6 and n.max() <= 0.05 * sim_world.num_photos + 5   # no owner is the whole world
+    sizes = owner_sizes(200_000, np.random.default_rng(0))                             # the law itself, big sample
+    assert sizes.sum() == 200_000 and 0.55 <= (sizes == 1).mean() <= 0.66
+    tail = [(sizes >= k).mean() for k in (10, 100)]                                  # P(K >= k) ∝ 1/k
+    assert 6 <= tail[0] / tail[1] <= 16, tail
+
+
+def test_owners_shoot_near_home(sim_world):
+    """An owner's photos mostly lie in one country (travel photos aside), so owner grouping matters."""
+    owners, inverse, n = np.unique(sim_world.owner, return_inverse=True, return_counts=True)
+    big = np.flatnonzero(n >= 5)
+    modal_share = []
+    for o in big:
+        _, c = np.unique(sim_world.country[inverse == o], return_counts=True)
+        modal_share.append(c.max() / c.sum())
+    assert len(big) >= 30 and np.mean(modal_share) >= 0.7, np.mean(modal_share)
+
+
+def test_one_nsid_per_owner_in_every_response(sim_server, sim_world):
+    """The service writes an owner's id the same way on every page (a function of the owner only)."""
+    s = sim_server()
+    ids: dict[str, set] = {}
+    for label in ("cat", "dog", "deer", "fox"):
+        r = api(s).photos.search(text=label, per_page=500, page=1, extras="owner_name")
+        for p in r["photos"]["photo"]:
+            row = sim_world.row(int(p["id"]))
+            ids.setdefault(int(sim_world.owner[row]), set()).add((p["owner"], p["ownername"]))
+    assert len(ids) > 20 and all(len(v) == 1 for v in ids.values())
+    assert len({next(iter(v))[0] for v in ids.values()}) == len(ids)                 # distinct owners, distinct ids

@@ -18,6 +18,7 @@ import numpy as np
 from catalog.licenses import load_licenses
 from pipeline.sim.faults import Faults
 from pipeline.sim.images import render
+from pipeline.sim.owners import nsid
 from pipeline.sim.world import World
 
 DEMO_API_KEY = "offline-demo-key"
@@ -195,9 +196,9 @@ class SimServer:
             return "[]"
         pid, owner, secret = w.photo_id[rows].tolist(), w.owner[rows].tolist(), w.secret[rows].tolist()
         server, farm, rl = w.server[rows].tolist(), w.farm[rows].tolist(), rows.tolist()
-        cols = [[f'{{"id":"{i}","owner":"{o}@N0{r % 8}","secret":"{sc}","server":"{sv}","farm":{f},'
+        cols = [[f'{{"id":"{i}","owner":"{nsid(o)}","secret":"{sc}","server":"{sv}","farm":{f},'
                  f'"title":"IMG_{i % 10000:04d}","ispublic":1,"isfriend":0,"isfamily":0'
-                 for i, o, r, sc, sv, f in zip(pid, owner, rl, secret, server, farm)]]
+                 for i, o, sc, sv, f in zip(pid, owner, secret, server, farm)]]
         if "geo" in extras:
             cols.append([f',"latitude":"{f"{la:.6f}".rstrip("0")}","longitude":"{f"{lo:.6f}".rstrip("0")}",'
                          f'"accuracy":"{a}","context":0' for la, lo, a in
@@ -227,7 +228,7 @@ class SimServer:
         """One photo as Flickr's search returns it (the reference for ``photos_json``)."""
         w = self.world
         pid, secret, server = int(w.photo_id[r]), str(w.secret[r]), str(w.server[r])
-        d = {"id": str(pid), "owner": f"{w.owner[r]}@N0{r % 8}", "secret": secret, "server": server,
+        d = {"id": str(pid), "owner": nsid(int(w.owner[r])), "secret": secret, "server": server,
              "farm": int(w.farm[r]), "title": f"IMG_{pid % 10000:04d}", "ispublic": 1, "isfriend": 0, "isfamily": 0}
         if "geo" in extras:
             d |= {"latitude": f"{w.latitude[r]:.6f}".rstrip("0"), "longitude": f"{w.longitude[r]:.6f}".rstrip("0"),

@@ -12,6 +12,7 @@ import numpy as np
 from catalog.classes import MammalClass, load_classes
 from catalog.db import arrow_transaction
 from pipeline.sim.bursts import apply_bursts
+from pipeline.sim.owners import assign_owners
 
 CAP_PER_CLASS = 40_000          # the authors capped candidates per class (SPEC §3)
 NOISE_MIN, NOISE_MAX = 0.09, 0.90   # 10%-91% of candidates survived cleaning
@@ -121,7 +122,9 @@ class World:
         self.server = rng.integers(1000, 66000, size=n)
         self.farm = rng.integers(1, 67, size=n)
         self.secret = np.array([f"{x:010x}" for x in rng.integers(0, 2**40, size=n)])
-        self.owner = rng.integers(10_000_000, 199_999_999, size=n)
+        rng.integers(10_000_000, 199_999_999, size=n)   # the former per-photo owners: still drawn, so the fields
+        # after them keep their values; owners are now heavy-tailed and regional (owners.py)
+        self.owner = assign_owners(self.latitude, self.longitude, np.random.default_rng([seed, 0x0A4E]))
         self.has_z = rng.random(n) >= NO_URL_Z
         self.has_c = self.has_z & (rng.random(n) >= NO_URL_C)
         self.landscape = rng.random(n) < 0.7
