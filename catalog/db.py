@@ -43,16 +43,26 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     return version
 
 
-def connect(path: str | os.PathLike | None = None, *, read_only: bool = False,
+def require_catalog(path: str | os.PathLike | None = None) -> Path:
+    """The catalog file, which must exist: the one line every verb that reads a catalog gives for a missing path
+    (a typo in --catalog must not become a new, empty catalog)."""
+    path = Path(path or DEFAULT_CATALOG)
+    if not path.is_file():
+        raise UserError(f"--catalog {path}: no such catalog; create one with `flickr-mammal crawl`, `import-release` "
+                        f"or `demo`, or give the path of an existing one")
+    return path
+
+
+def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, create: bool = True,
             migrate_schema: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open the catalog (default ``DEFAULT_CATALOG``), creating and migrating it when writable.
+    """Open the catalog (default ``DEFAULT_CATALOG``), migrating it when writable; a missing file is created only
+    when ``create`` (and not ``read_only``), else it is ``require_catalog``'s one line.
 
     A second writer gets a ``UserError`` naming the file and the process holding the lock.
     """
     path = Path(path or DEFAULT_CATALOG)
-    if read_only and not path.exists():
-        raise UserError(f"catalog {path} does not exist: run `flickr-mammal crawl` or `import-release` first, "
-                        f"or pass --catalog PATH")
+    if read_only or not create:
+        require_catalog(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -2,6 +2,11 @@
 
 A command module defines ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``, and
 imports heavy libraries (torch, prefect, timm) inside ``run`` so that ``--help`` stays instant.
+
+Opening a catalog, one rule: a verb with ``--catalog`` reads an existing catalog, and a missing path is one line
+(exit 2) before the verb runs, so a typo never creates an empty catalog. Only verbs that create data may start
+from nothing: a module says so with ``CREATES_CATALOG = True`` (crawl, import-release, demo) or
+``creates_catalog(args)`` (build and deploy, when their first stage is crawl).
 """
 from __future__ import annotations
 
@@ -43,13 +48,25 @@ def build_parser() -> argparse.ArgumentParser:
         mod = importlib.import_module(modname)
         p = sub.add_parser(verb, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
         mod.add_arguments(p)
-        p.set_defaults(_run=mod.run)
+        p.set_defaults(_run=mod.run, _module=mod)
     return parser
+
+
+def check_catalog(args) -> None:
+    """The catalog rule above: a verb that does not create data needs an existing ``--catalog``."""
+    from catalog.db import require_catalog
+
+    mod = args._module
+    creates = getattr(mod, "creates_catalog", None)
+    if getattr(args, "catalog", None) is not None and not (
+            creates(args) if creates else getattr(mod, "CREATES_CATALOG", False)):
+        require_catalog(args.catalog)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_catalog(args)
         return int(args._run(args) or 0)
     except UserError as e:
         print(f"flickr-mammal: error: {e}", file=sys.stderr)

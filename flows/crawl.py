@@ -24,5 +24,7 @@ def crawl_flow(catalog: str, settings: CrawlSettings) -> dict:
     return stage.crawl(connect(catalog), settings, map_classes=per_class, show_progress=False)
 
 
-def crawl_stage(cfg: BuildConfig) -> dict:
-    return crawl_flow(cfg.catalog, cfg.crawl)
+def crawl_stage(cfg: BuildConfig, prefect: bool = True) -> dict:
+    if prefect:
+        return crawl_flow(cfg.catalog, cfg.crawl)
+    return stage.crawl(connect(cfg.catalog), cfg.crawl, show_progress=False)

@@ -1,4 +1,5 @@
-"""The dedup stage of `build`: ``pipeline.dedup.dedup_catalog`` as one Prefect task."""
+"""The dedup stage of `build`: ``pipeline.dedup.dedup_catalog`` as one Prefect task (or, without Prefect, the
+function it wraps)."""
 from __future__ import annotations
 
 from prefect import task
@@ -15,5 +16,5 @@ def dedup_task(catalog: str, home: str, settings: DedupSettings) -> dict:
     return stage.dedup_catalog(connect(catalog), home, settings, show_progress=False)
 
 
-def dedup_stage(cfg: BuildConfig) -> dict:
-    return dedup_task(cfg.catalog, cfg.home, cfg.dedup)
+def dedup_stage(cfg: BuildConfig, prefect: bool = True) -> dict:
+    return (dedup_task if prefect else dedup_task.fn)(cfg.catalog, cfg.home, cfg.dedup)

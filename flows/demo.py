@@ -8,6 +8,7 @@ from pathlib import Path
 
 from catalog import connect
 from flows.config import BuildConfig
+from flows.stages import TrainSettings
 from pipeline.crawl.settings import CrawlSettings
 from pipeline.download.settings import DownloadSettings
 from pipeline.filter.settings import FilterSettings
@@ -36,12 +37,12 @@ def run_demo(home: str = "flickr-mammal-data/demo", scale: float = DEMO_SCALE, s
         con.close()
         import training
         train_cfg = Path(training.__file__).parent / "configs" / DEMO_TRAIN_CONFIG
-        cfg = BuildConfig(catalog=catalog, home=str(home_path), sim_seed=seed, sim_scale=scale,
-                          crawl=CrawlSettings(api_url=server.rest_url, rate=1e7, timeout=5.0,
-                                              max_upload_date="2021-01-01"),
-                          download=DownloadSettings(static_base=server.static_base),
-                          filter=FilterSettings(train=True, model="mobilenetv3_small_050", threshold=0.1),
-                          train_config=str(train_cfg) if train_cfg.is_file() else None,
+        settings = {"crawl": CrawlSettings(api_url=server.rest_url, rate=1e7, timeout=5.0,
+                                           max_upload_date="2021-01-01"),
+                    "download": DownloadSettings(static_base=server.static_base),
+                    "filter": FilterSettings(train=True, model="mobilenetv3_small_050", threshold=0.1),
+                    "train": TrainSettings(config=str(train_cfg) if train_cfg.is_file() else None)}
+        cfg = BuildConfig(catalog=catalog, home=str(home_path), settings=settings,
                           **({"stages": stages} if stages else {}))
         from flows.build import build_flow
         from flows.engine import run_flow
@@ -77,7 +78,7 @@ def print_summary(summary: dict) -> None:
     if "geocode" in summary:
         import numpy as np
 
-        from flows.commands.stats import label_table
+        from flows.text import label_table
         from pipeline.analytics import plot_heatmap, stats
 
         st = stats(con, "continent", "ours")

@@ -21,5 +21,6 @@ def serve_build(cfg: BuildConfig, name: str, cron: str | None = None, interval: 
     if bool(cron) == bool(interval):
         raise UserError("give exactly one of --cron EXPR or --interval SECONDS")
     dep = build_flow.to_deployment(name=name, parameters={"cfg": asdict(cfg)}, cron=cron, interval=interval,
-                                   tags=["flickr-mammal"], description="flickr-mammal build: crawl → … → train")
+                                   tags=["flickr-mammal"],
+                                   description=f"flickr-mammal build: {' → '.join(cfg.stages)}")
     serve(dep, limit=limit)

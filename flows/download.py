@@ -18,5 +18,7 @@ def download_flow(catalog: str, home: str, settings: DownloadSettings, dask_addr
     return stage.download(connect(catalog), home, settings, map_shards=per_shard, show_progress=False)
 
 
-def download_stage(cfg: BuildConfig) -> dict:
-    return download_flow(cfg.catalog, cfg.home, cfg.download, cfg.dask_address)
+def download_stage(cfg: BuildConfig, prefect: bool = True) -> dict:
+    if prefect:
+        return download_flow(cfg.catalog, cfg.home, cfg.download, cfg.dask_address)
+    return stage.download(connect(cfg.catalog), cfg.home, cfg.download, show_progress=False)

@@ -21,9 +21,9 @@ def export_task(catalog: str, out: str, home: str, settings: ExportSettings) -> 
     return stage.export(connect(catalog), out, home, settings)
 
 
-def export_stage(cfg: BuildConfig) -> dict:
+def export_stage(cfg: BuildConfig, prefect: bool = True) -> dict:
     out = export_dir(cfg.home, cfg.export)
-    s = export_task(cfg.catalog, str(out), cfg.home, cfg.export)
+    s = (export_task if prefect else export_task.fn)(cfg.catalog, str(out), cfg.home, cfg.export)
     return {"manifest": str(out / "manifest.parquet"), "partitions": {n: sum(c.values()) for n, c in
                                                                       s["label_counts"].items()},
             "dropped": s["dropped"], "test_size": s["test_size"], "split_grouping": s["split_grouping"],

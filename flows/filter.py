@@ -18,5 +18,7 @@ def filter_flow(catalog: str, home: str, settings: FilterSettings, dask_address:
     return stage.filter_photos(connect(catalog), home, settings, map_shards=per_shard, show_progress=False)
 
 
-def filter_stage(cfg: BuildConfig) -> dict:
-    return filter_flow(cfg.catalog, cfg.home, cfg.filter, cfg.dask_address)
+def filter_stage(cfg: BuildConfig, prefect: bool = True) -> dict:
+    if prefect:
+        return filter_flow(cfg.catalog, cfg.home, cfg.filter, cfg.dask_address)
+    return stage.filter_photos(connect(cfg.catalog), cfg.home, cfg.filter, show_progress=False)

@@ -15,5 +15,5 @@ def geocode_task(catalog: str, settings: GeocodeSettings) -> dict:
     return stage.geocode_catalog(connect(catalog), settings)
 
 
-def geocode_stage(cfg: BuildConfig) -> dict:
-    return geocode_task(cfg.catalog, cfg.geocode)
+def geocode_stage(cfg: BuildConfig, prefect: bool = True) -> dict:
+    return (geocode_task if prefect else geocode_task.fn)(cfg.catalog, cfg.geocode)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 HELP = "crawl Flickr (or the offline service) for geotagged photos of each class into the catalog"
+CREATES_CATALOG = True       # starts a catalog when --catalog does not exist yet (flows/cli.py)
 DESCRIPTION = (HELP + ". The API key and secret come from FLICKR_API_KEY / FLICKR_API_SECRET or --key-file, "
                "never from the command line. Rerunning resumes an interrupted crawl; a later run fetches only "
                "photos uploaded after each class's watermark.")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 HELP = "load the published release (its folder layout, or the single CSV form) into the catalog"
+CREATES_CATALOG = True       # starts a catalog when --catalog does not exist yet (flows/cli.py)
 
 
 def add_arguments(p) -> None:

@@ -21,6 +21,7 @@ def run(args) -> int:
 
     from catalog import connect
     from flows.commands.common import print_json
+    from flows.text import label_table
     from pipeline.analytics import plot_heatmap, plot_partition_sizes, stats
 
     out = stats(connect(args.catalog, read_only=True), args.level, args.source, args.min_size)
@@ -45,13 +46,3 @@ def run(args) -> int:
         print(f"plot: {path}")
     return 0
 
-
-def label_table(out: dict, width: int = 11) -> str:
-    """Classes as rows, regions as columns: fits a terminal for continents and sub-regions."""
-    regions = out["regions"]
-    head = f"{'class':<14}" + "".join(f"{r[:width - 1]:>{width}}" for r in regions)
-    lines = [head]
-    for j, lab in enumerate(out["labels"]):
-        lines.append(f"{lab[:13]:<14}" + "".join(f"{out['counts'][i][j]:>{width}}" for i in range(len(regions))))
-    lines.append(f"{'total':<14}" + "".join(f"{out['totals'][r]:>{width}}" for r in regions))
-    return "\n".join(lines)
