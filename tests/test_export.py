@@ -34,7 +34,7 @@ def digest(d):
 
 def test_every_photo_once_and_stratified_test_split(catalog, tmp_path):
     s = export(connect(catalog, read_only=True), tmp_path / "m", tmp_path,
-               ExportSettings(min_size=5, test_fraction=0.2, require_images=False))
+               ExportSettings(min_size=5, test_fraction=0.2, require_images=False, licenses="all"))
     m = pq.read_table(tmp_path / "m" / "manifest.parquet").to_pandas()
     per_photo = m.groupby("photo_id")["partition"].nunique()
     assert (per_photo == 1).all()                                # a photo sits in one partition or the test split
@@ -50,7 +50,7 @@ def test_manifest_is_byte_identical_across_runs_and_hash_seeds(catalog, tmp_path
         d = tmp_path / f"r{i}"
         code = (f"from catalog import connect; from pipeline.export import ExportSettings, export; "
                 f"export(connect({str(catalog)!r}, read_only=True), {str(d)!r}, {str(tmp_path)!r}, ExportSettings("
-                f"partitioner='skew', num_partitions=4, skew=0.6, seed=3, require_images=False))")
+                f"partitioner='skew', num_partitions=4, skew=0.6, seed=3, require_images=False, licenses='all'))")
         r = subprocess.run([PYTHON, "-c", code], cwd=REPO, env=dict(os.environ, PYTHONHASHSEED=hashseed),
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr
@@ -123,7 +123,7 @@ def synthetic(tmp_path_factory):
 def test_no_owner_or_duplicate_group_crosses_train_test(synthetic, tmp_path):
     con = connect(synthetic, read_only=True)
     s = ExportSettings(partitioner="iid", num_partitions=3, test_fraction=0.2, require_images=False,
-                       keep_duplicates=True, seed=5)
+                       keep_duplicates=True, seed=5, licenses="all")
     meta = export(con, tmp_path / "a", tmp_path, s)
     m = pq.read_table(tmp_path / "a" / "manifest.parquet").to_pandas()
     own = dict(con.execute("SELECT photo_id, owner FROM photos").fetchall())
@@ -148,8 +148,8 @@ def test_no_owner_or_duplicate_group_crosses_train_test(synthetic, tmp_path):
 
 def test_geographic_partitions_keep_an_owner_together(synthetic, tmp_path):
     con = connect(synthetic, read_only=True)
-    export(con, tmp_path, tmp_path, ExportSettings(min_size=5, require_images=False))
-    m = pq.read_table(tmp_path / "manifest.parquet").to_pandas()
+    export(con, tmp_path / "out", tmp_path, ExportSettings(min_size=5, require_images=False, licenses="all"))
+    m = pq.read_table(tmp_path / "out" / "manifest.parquet").to_pandas()
     own = dict(con.execute("SELECT photo_id, owner FROM photos").fetchall())
     cont = dict(con.execute("SELECT photo_id, continent_code FROM geocodes").fetchall())
     train = m[m.split == "train"].assign(owner=lambda d: d.photo_id.map(own), cont=lambda d: d.photo_id.map(cont))
@@ -164,21 +164,23 @@ def test_licenses_keep_exactly_the_named_ones_and_attribution_credits_every_phot
     import csv
 
     con = connect(synthetic, read_only=True)
-    export(con, tmp_path, tmp_path, ExportSettings(partitioner="iid", num_partitions=2, require_images=False,
-                                                   licenses="cc-by,cc-by-sa,cc0,pdm"))
-    m = pq.read_table(tmp_path / "manifest.parquet").to_pandas()
+    out = tmp_path / "out"
+    export(con, out, tmp_path, ExportSettings(partitioner="iid", num_partitions=2, require_images=False,
+                                              licenses="cc-by,cc-by-sa,cc0,pdm"))
+    m = pq.read_table(out / "manifest.parquet").to_pandas()
     lic = dict(con.execute("SELECT photo_id, license FROM photos JOIN (SELECT DISTINCT photo_id FROM dataset) "
                            "USING (photo_id)").fetchall())
     assert set(m.photo_id) == {p for p, v in lic.items() if v in (4, 5, 9, 10)} and len(m) > 100
-    rows = list(csv.DictReader((tmp_path / "ATTRIBUTION.csv").open()))
+    rows = list(csv.DictReader((out / "ATTRIBUTION.csv").open()))
     assert sorted(int(r["photo_id"]) for r in rows) == sorted(set(m.photo_id))        # every photo exactly once
     r = next(r for r in rows if r["license_id"] == "4")
     assert r["license"] == "CC BY 2.0" and r["license_url"] == "https://creativecommons.org/licenses/by/2.0/"
     assert r["photo_url"] == f"https://www.flickr.com/photos/{r['owner']}/{r['photo_id']}" and r["owner_name"]
     secrets = [s for (s,) in con.execute("SELECT secret FROM photos").fetchall()]
-    text = "".join(p.read_bytes().decode("latin-1") for p in tmp_path.iterdir() if p.is_file())
+    text = "".join(p.read_bytes().decode("latin-1") for p in out.rglob("*") if p.is_file())
     assert not [s for s in secrets if s in text]                                      # secrets never in exports
-    with pytest.raises(UserError, match=r"unknown license 'cc-by-4'; licenses are arr, cc-by-nc-sa, .*, cc0, pdm$"):
+    with pytest.raises(UserError, match=r"unknown license 'cc-by-4'; licenses are arr, cc-by-nc-sa, .*, cc0, pdm or "
+                                        r"the groups open, all$"):
         ExportSettings(licenses="cc-by,cc-by-4")
 
 

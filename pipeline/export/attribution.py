@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from catalog.licenses import load_licenses
+from catalog.licenses import kind, license_ids, load_licenses
 
 FIELDS = ("photo_id", "photo_url", "owner", "owner_name", "license_id", "license", "license_url")
 
@@ -36,3 +36,27 @@ def write_attribution(out: Path, photos: pa.Table) -> dict[str, int]:
                     x.url if x else ""])
     (out / "ATTRIBUTION.csv").write_text(buf.getvalue())
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def license_report(spec: str, private: bool, exported: dict[str, int], left_out: dict[str, int]) -> dict:
+    """manifest.json's ``licenses``: what was asked for, what is in, what was left out, and so what kind of release
+    this is (``images``, ``urls`` or ``private``) and why. ``exported``/``left_out``: photos per license short name."""
+    included = [x.short for x in load_licenses() if x.license_id in license_ids(spec)]
+    kinds = {kind(s) for s in exported}
+    restricted = sorted(s for s in exported if kind(s) == "restricted")
+    if private:
+        release, why = "private", ("--private: images under every selected license, All Rights Reserved included, "
+                                   "copied for the catalog owner's own use; this folder must not be shared")
+    elif "arr" in kinds:
+        release, why = "urls", ("the selection includes All Rights Reserved photos, which may not be redistributed: "
+                                "a URL-and-attribution release (each photo's Flickr page URL, owner and license; no "
+                                "images and no image paths)")
+    else:
+        release, why = "images", ("every included license allows copying the images with credit (ATTRIBUTION.csv)"
+                                  + (f"; {', '.join(restricted)} included on request: no commercial use (NC) and/or "
+                                     "no adaptations (ND) by whoever uses them" if restricted else
+                                     "; NC and ND photos are left out by default, as their use is restricted (no "
+                                     "commercial use, no adaptations: our images are resized copies)")
+                                  + "; All Rights Reserved photos are left out: they may not be redistributed")
+    return {"requested": spec, "included": included, "photos": exported, "left_out": left_out, "release": release,
+            "images": release != "urls", "why": why}

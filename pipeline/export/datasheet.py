@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 from importlib import resources
 from pathlib import Path
 from string import Template
+from urllib.parse import urlsplit
 
 import numpy as np
 import pyarrow as pa
 
+from catalog.licenses import license_ids
 from catalog.plots import plot_heatmap
 
 DATASHEET, HEATMAP = "DATASHEET.md", "DATASHEET_class_continent.png"
@@ -64,11 +67,25 @@ def _biases(c: dict) -> dict:
             "outside_range": ", ".join(outside) or "no class with a listed native range in this export"}
 
 
+def public_service(url: str) -> str:
+    """An API URL as the datasheet may show it: a loopback or private address (the offline service, a proxy on this
+    machine) is named, never printed; a public one keeps its scheme, host and path."""
+    host = urlsplit(url).hostname or ""
+    try:
+        local = ipaddress.ip_address(host).is_private or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local = host == "localhost" or host.endswith((".local", ".localhost", ".internal"))
+    return "the offline Flickr service (pipeline/sim, on a local address)" if local or not host else \
+        f"`{urlsplit(url)._replace(query='', fragment='').geturl()}`"
+
+
 def _collection(con, label_ids: list[int]) -> tuple[str, str]:
-    runs = con.execute("SELECT count(*), min(started_at), max(finished_at), sum(api_calls), sum(new_photos), "
-                       "string_agg(DISTINCT api_url, ', ') FROM crawl_runs").fetchall()[0]
-    crawl = (f"{runs[0]} run(s) from {runs[1]} to {runs[2]} UTC against {runs[5]}; {runs[3]} API calls, {runs[4]} "
-             f"new photos." if runs[0] else "none in this catalog (photos imported from the published release).")
+    runs = con.execute("SELECT count(*), min(started_at), max(finished_at), sum(api_calls), sum(new_photos) "
+                       "FROM crawl_runs").fetchall()[0]
+    urls = sorted({public_service(u) for (u,) in con.execute("SELECT DISTINCT api_url FROM crawl_runs").fetchall()})
+    crawl = (f"{runs[0]} run(s) from {runs[1]} to {runs[2]} UTC against {', '.join(urls)}; {runs[3]} API calls, "
+             f"{runs[4]} new photos." if runs[0] else "none in this catalog (photos imported from the published "
+             "release).")
     rows = con.execute("""
         SELECT c.name, c.search_text, count(w.label_id), to_timestamp(min(w.min_upload))::DATE,
                to_timestamp(max(w.max_upload))::DATE
@@ -79,14 +96,19 @@ def _collection(con, label_ids: list[int]) -> tuple[str, str]:
                          [[r[0], f"`{r[1]}`", r[2], r[3] or "-", r[4] or "-"] for r in rows])
 
 
+def _model_name(model: str) -> str:
+    """A checkpoint path as its file name: no machine path in an export."""
+    return Path(model.replace("\\", "/")).name if "/" in model or "\\" in model else model
+
+
 def _cleaning(con) -> str:
     runs = con.execute("""SELECT model, weights_sha256, rule, threshold, count(*), count(*) FILTER (WHERE keep)
                           FROM filter_decisions GROUP BY ALL ORDER BY 5 DESC, 1, 2""").fetchall()
     if not runs:
         return "No classifier filter ran: every downloaded crawled photo is kept; release photos were cleaned by " \
                "the release's authors."
-    lines = [f"- **Model** `{m}`, weights sha256 `{w}`; rule `{r}`, threshold {t}: kept {k} of {n} (photo, class) "
-             f"decisions." for m, w, r, t, n, k in runs]
+    lines = [f"- **Model** `{_model_name(m)}`, weights sha256 `{w}`; rule `{r}`, threshold {t}: kept {k} of {n} "
+             f"(photo, class) decisions." for m, w, r, t, n, k in runs]
     pr = con.execute("""SELECT sample, count(*) FILTER (WHERE keep AND is_true), count(*) FILTER (WHERE keep),
                                count(*) FILTER (WHERE is_true), count(*)
                         FROM filter_truth GROUP BY ALL ORDER BY 1 DESC""").fetchall()
@@ -128,6 +150,39 @@ def _geography(con) -> dict:
                           "release rows with the authors' countries).")}
 
 
+def removed_classes(con, s, present: list[int]) -> dict[str, str]:
+    """Catalogue classes with no photo in the export, each named with the first step that left it none."""
+    view = "dataset_all" if s.keep_duplicates else "dataset"
+    img = "AND d.image_path IS NOT NULL" if s.require_images else ""
+    rows = con.execute(f"""
+        SELECT c.name,
+               (SELECT count(*) FROM photo_classes pc WHERE pc.label_id = c.label_id),
+               (SELECT count(*) FROM filter_decisions f WHERE f.label_id = c.label_id),
+               (SELECT count(*) FILTER (WHERE keep) FROM filter_decisions f WHERE f.label_id = c.label_id),
+               (SELECT count(*) FROM {view} d WHERE d.label_id = c.label_id {img}),
+               (SELECT count(*) FROM {view} d JOIN photos p USING (photo_id)
+                WHERE d.label_id = c.label_id {img} AND list_contains($lic, p.license))
+        FROM classes c WHERE NOT list_contains($present, c.label_id) ORDER BY c.label_id""",
+                       {"present": present, "lic": license_ids(s.licenses)}).fetchall()
+    out = {}
+    for name, found, judged, kept, in_view, licensed in rows:
+        out[name] = ("no photo crawled or imported" if not found else
+                     f"no photo kept after filtering (the classifier rejected all {judged})" if judged and not kept
+                     else "no downloaded image" if not in_view and s.require_images else
+                     "no photo in the dataset view" if not in_view else
+                     f"no photo under the selected licenses (--licenses {s.licenses})" if not licensed else
+                     "its photos are only in partitions left out (under --min-size or without geography)")
+    return out
+
+
+def _counts(summary: dict) -> str:
+    names = summary["partition_names"] + ["test"]
+    rows = [[n, "test" if n == "test" else "train", summary["photo_counts"].get(n, 0),
+             sum(summary["label_counts"].get(n, {}).values())] for n in names]
+    rows.append(["**all**", "", sum(r[2] for r in rows), sum(r[3] for r in rows)])
+    return _table(["partition", "split", "photos", "rows"], rows)
+
+
 def write_datasheet(con, out: Path, settings, photos: pa.Table, summary: dict, license_counts: dict) -> Path:
     """``photos``: one row per exported photo (label, continent, ...); ``summary``: the manifest.json dict."""
     table, comp = _composition(photos.select(["label", "continent"]), out)
@@ -136,7 +191,13 @@ def write_datasheet(con, out: Path, settings, photos: pa.Table, summary: dict, l
     sources = sorted(zip(*np.unique(np.array(photos["source"].to_pylist(), dtype=str), return_counts=True)))
     fields = {
         "export_kind": settings.partitioner + (f", {settings.level}" if settings.partitioner == "geographic" else ""),
-        "catalog_hash": summary["catalog_hash"][:16], "num_classes": len(comp["labels"]),
+        "catalog_hash": summary["catalog_hash"][:16], "num_classes": summary["num_classes"],
+        "max_label": summary["num_classes"] - 1, "present_classes": len(comp["labels"]),
+        "removed": "; ".join(f"{k} ({v})" for k, v in summary["removed_classes"].items()) or "none",
+        "count_table": _counts(summary), "release_text": summary["licenses"]["why"][0].upper()
+        + summary["licenses"]["why"][1:] + f" (`release: {summary['release']}` in manifest.json).",
+        "requested": summary["licenses"]["requested"], "included": ", ".join(summary["licenses"]["included"]),
+        "left_out": ", ".join(f"{k} {v}" for k, v in summary["licenses"]["left_out"].items()) or "nothing",
         "photos": photos.num_rows, "rows": summary["rows"], "sources": ", ".join(f"{s} {int(n)}" for s, n in sources),
         "partitioner": settings.partitioner, "num_partitions": summary["num_partitions"], "seed": settings.seed,
         "level_text": f" (level {settings.level}: {', '.join(summary['partition_names'])})"
@@ -147,7 +208,6 @@ def write_datasheet(con, out: Path, settings, photos: pa.Table, summary: dict, l
         "dropped": ", ".join(f"{k} {v}" for k, v in summary["dropped"].items()) or "nothing",
         "heatmap": HEATMAP, "composition_table": table, "crawl_runs": crawl, "query_table": queries,
         "cleaning": _cleaning(con), "dedup": _dedup(con, settings.keep_duplicates),
-        "license_filter": f", restricted by `--licenses {settings.licenses}`" if settings.licenses else "",
         "license_table": _table(["license", "photos"], [[k, v] for k, v in license_counts.items()]),
     } | _geography(con) | _biases(comp)
     path = out / DATASHEET

@@ -1,26 +1,69 @@
 """The test split: grouped so that no owner and no near-duplicate group crosses train/test, seeded, and stratified
-by class as closely as whole groups allow."""
+by class as closely as whole groups allow; and the optional per-owner cap applied before it."""
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
+import pyarrow as pa
 
 GROUPING = "owner+duplicate"
 
 
 def group_ids(photo: np.ndarray, owner: np.ndarray, duplicate: np.ndarray) -> np.ndarray:
     """Per photo, its group: the connected component of "same owner" and "same duplicate group" (a re-upload by
-    another owner joins both owners), named by the component's smallest photo id. Min-label propagation."""
-    g = photo.astype(np.int64)
-    keys = [np.unique(k, return_inverse=True)[1].ravel() for k in (owner, duplicate)]
-    while True:
-        new = g
-        for inv in keys:
-            m = np.full(inv.max() + 1 if len(inv) else 0, np.iinfo(np.int64).max)
-            np.minimum.at(m, inv, new)
-            new = m[inv]
-        if np.array_equal(new, g):
-            return g
-        g = new
+    another owner joins both owners), transitively, named by the component's smallest photo id. Union-find as
+    connected components of a graph that links every photo to the first photo of its owner and of its group."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    photo = np.asarray(photo, np.int64)
+    n = len(photo)
+    if not n:
+        return photo.copy()
+    links = []
+    for key in (np.asarray(owner, dtype=object).astype(str), np.asarray(duplicate)):
+        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        links.append(first[inv.ravel()])
+    i = np.concatenate([np.arange(n)] * len(links))
+    graph = coo_matrix((np.ones(len(i), np.int8), (i, np.concatenate(links))), shape=(n, n))
+    comp = connected_components(graph, directed=False)[1]
+    smallest = np.full(comp.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(smallest, comp, photo)
+    return smallest[comp]
+
+
+def _seeded_rank(photo: np.ndarray, seed: int) -> np.ndarray:
+    """A pseudo-random key per photo from (seed, photo id) alone: a photo keeps its key when the catalog grows."""
+    return np.array([int.from_bytes(hashlib.blake2b(f"{seed}:{p}".encode(), digest_size=8).digest(), "big")
+                     for p in photo.tolist()], np.uint64)
+
+
+def owner_cap(photo: np.ndarray, owner: np.ndarray, cap: int, seed: int) -> np.ndarray:
+    """True for the photos kept under ``cap`` photos per owner: each owner's ``cap`` photos with the smallest seeded
+    key (a seeded choice, spread over the owner's years and places, unlike the first uploads; stable as photos are
+    added, since a photo's key depends on its id only). Photos with no owner are each their own owner."""
+    photo = np.asarray(photo, np.int64)
+    _, oi = np.unique(np.asarray(owner, dtype=object).astype(str), return_inverse=True)
+    order = np.lexsort((photo, _seeded_rank(photo, seed), oi))
+    first = np.r_[True, oi[order][1:] != oi[order][:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
+    keep = np.zeros(len(photo), bool)
+    keep[order] = np.arange(len(order)) - start < cap
+    return keep
+
+
+def cap_per_owner(rows: pa.Table, cap: int | None, seed: int) -> pa.Table:
+    """``rows`` (one per photo and class; columns photo_id and owner) without the photos over ``cap`` per owner
+    (--max-per-owner; None: all). A photo's class rows stay or go together."""
+    if cap is None or rows.num_rows == 0:
+        return rows
+    pid = rows["photo_id"].to_numpy()
+    photo, first = np.unique(pid, return_index=True)
+    owner = np.array([o if o is not None else f"photo:{p}" for o, p in
+                      zip(rows["owner"].take(pa.array(first)).to_pylist(), photo.tolist())], object)
+    kept = photo[owner_cap(photo, owner, cap, seed)]
+    return rows.filter(pa.array(np.isin(pid, kept)))
 
 
 def _miss(taken: np.ndarray, target: np.ndarray) -> float:
