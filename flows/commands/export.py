@@ -27,6 +27,7 @@ def add_arguments(p) -> None:
                                       "pdm; catalog/data/licenses.csv); default: every license")
     p.add_argument("--keep-duplicates", action="store_true", default=None,
                    help="export near-duplicates too (dataset_all); each duplicate group stays in one split")
+    p.add_argument("--max-per-owner", type=int, help="keep at most N photos per owner (a seeded choice; default: all)")
     add_prefect_argument(p, default=False)
     p.add_argument("--json", action="store_true")
 
