@@ -23,8 +23,13 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, help=f"default {d.seed}")
     p.add_argument("--no-require-images", dest="require_images", action="store_false",
                    help="export photos without downloaded images too (metadata-only, e.g. the imported release)")
-    p.add_argument("--licenses", help="keep only these licenses, comma-separated short names (e.g. cc-by,cc-by-sa,cc0,"
-                                      "pdm; catalog/data/licenses.csv); default: every license")
+    p.add_argument("--licenses", help="keep only these licenses: short names and/or the groups open, all, comma-"
+                                      f"separated (catalog/data/licenses.csv; default {d.licenses}: those that allow "
+                                      "redistribution; with arr the export has page URLs, not images)")
+    p.add_argument("--private", action="store_true", default=None,
+                   help="copy the images of every selected license, All Rights Reserved too, for your own use only")
+    p.add_argument("--webdataset", action="store_true", default=None,
+                   help="also write WebDataset shards per partition and split (webdataset/<split>/<partition>-N.tar)")
     p.add_argument("--keep-duplicates", action="store_true", default=None,
                    help="export near-duplicates too (dataset_all); each duplicate group stays in one split")
     p.add_argument("--max-per-owner", type=int, help="keep at most N photos per owner (a seeded choice; default: all)")
@@ -58,5 +63,9 @@ def run(args) -> int:
     print(f"test split grouped by {out['split_grouping']}; test share per class "
           f"{min(out['test_share_by_class'].values()):.3f}-{max(out['test_share_by_class'].values()):.3f} "
           f"(target {settings.test_fraction})")
-    print(f"wrote {Path(args.out) / 'manifest.parquet'}, ATTRIBUTION.csv, {stage.DATASHEET}")
+    lic = out["licenses"]
+    print(f"licenses {lic['requested']}: {out['release']} release ({sum(lic['photos'].values())} photos in, "
+          f"{sum(lic['left_out'].values())} left out by license)")
+    print(f"wrote {Path(args.out) / 'manifest.parquet'}, README.md (Hugging Face card), metadata.json (Croissant), "
+          f"ATTRIBUTION.csv, {stage.DATASHEET}")
     return 0
