@@ -21,7 +21,6 @@ def run_demo(home: str = "flickr-mammal-data/demo", scale: float = DEMO_SCALE, s
              stages: list[str] | None = None, fresh: bool = True) -> dict:
     from pipeline.sim import DEMO_API_KEY, DEMO_API_SECRET, Faults, SimServer, World
 
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")    # read when the temporary server starts
     home_path = Path(home)
     if fresh and home_path.exists():
         shutil.rmtree(home_path)

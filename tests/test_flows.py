@@ -196,3 +196,61 @@ def test_the_startup_timeout_default_is_longer_than_prefects_and_the_users_wins(
     monkeypatch.setenv(engine.STARTUP_TIMEOUT_ENV, "300")
     engine.configure()
     assert os.environ[engine.STARTUP_TIMEOUT_ENV] == "300"
+
+
+@pytest.mark.parametrize("key", ["PREFECT_SERVER_ANALYTICS_ENABLED", "PREFECT_LOGGING_SETTINGS_PATH",
+                                 "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"])
+def test_configure_sets_a_quiet_prefect_by_default_and_the_users_value_wins(monkeypatch, key):
+    from flows import engine
+
+    assert engine.DEFAULTS["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    assert engine.DEFAULTS["PREFECT_LOGGING_SETTINGS_PATH"] == str(engine.LOGGING_CONFIG)
+
+    monkeypatch.delenv(key, raising=False)
+    engine.configure()
+    assert os.environ[key] == engine.DEFAULTS[key]
+    monkeypatch.setenv(key, "users-choice")
+    engine.configure()
+    assert os.environ[key] == "users-choice"
+
+
+def test_the_logging_config_is_prefects_own_plus_a_file_for_the_servers_loggers():
+    """prefect_logging.json is Prefect's logging.yml with the server's loggers sent to one file: an upgrade of
+    Prefect that changes its default fails here instead of silently diverging."""
+    import json
+
+    import yaml
+    from prefect.logging.configuration import DEFAULT_LOGGING_SETTINGS_PATH
+
+    from flows import engine
+
+    ours = json.loads(engine.LOGGING_CONFIG.read_text())
+    theirs = yaml.safe_load(DEFAULT_LOGGING_SETTINGS_PATH.read_text())
+    assert ours["handlers"].pop("server_log")["filename"] == "${PREFECT_HOME}/" + engine.SERVER_LOG
+    moved = {"prefect.server", "docket", "uvicorn", "fastapi"}
+    for name in moved:
+        assert ours["loggers"][name]["handlers"] == ["server_log"]
+        ours["loggers"].pop(name)
+        theirs["loggers"].pop(name, None)
+    assert ours == theirs
+
+
+def test_the_servers_background_errors_go_to_its_log_file_not_the_terminal(tmp_path):
+    """What the telemetry heartbeat printed under load (a docket task's traceback) lands in PREFECT_HOME's log;
+    a library's warning and Prefect's own client messages still reach the terminal."""
+    code = ("import flows, logging, sqlite3\n"
+            "from prefect.logging.configuration import setup_logging\n"
+            "setup_logging()\n"
+            "try:\n    raise sqlite3.OperationalError('database is locked')\n"
+            "except Exception:\n    logging.getLogger('docket.worker').exception('Error running heartbeat')\n"
+            "logging.getLogger('prefect.server.services.foreman').error('service failed')\n"
+            "logging.getLogger('some.library').warning('library warning')\n"
+            "logging.getLogger('prefect').warning('client warning')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_LOGGING")}
+    env["PREFECT_HOME"] = str(tmp_path)
+    r = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    assert r.returncode == 0, r.stderr
+    log = (tmp_path / "flickr-mammal-server.log").read_text()
+    assert "database is locked" in log and "Traceback" in log and "service failed" in log
+    assert "database is locked" not in r.stderr and "Traceback" not in r.stderr and "service failed" not in r.stderr
+    assert "library warning" in r.stderr and "client warning" in r.stderr
