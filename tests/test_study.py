@@ -2,7 +2,9 @@
 summary, the Oracle, and (slow) the quick study end to end."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -130,7 +132,7 @@ def _summary():
 def test_report_renders_the_summary_and_its_json_renders_the_same_report():
     s = _summary()
     report = render.render(s)
-    assert "quick mode, 30 iterations" in report and "the 10 runs behind the report took 1.5 run-minutes" in report
+    assert "quick mode, 30 iterations" in report and "| F2, F4 | `study` |" in report and "| 10 | 1.5 |" in report
     assert "| lenet_bn | 99.0 ± 0.0 | 95.0 ± 0.0 | 4.0 |" in report and "Verdict: **reproduced**" in report
     assert "### Evaluation settings" in report and "### Tuning settings" not in report
     assert (f"| {E9} | gaia | 95.0 | 30.0 | 0.2 (inside) | 4.0 | 1.5× (97.0%) | 1.25× (97.0%) | "
@@ -260,7 +262,7 @@ def test_oracle_picks_the_cheapest_run_that_reaches_the_target():
 
 @pytest.mark.slow
 def test_study_quick_writes_a_report_with_figures(tmp_path):
-    from training.study import run_study
+    from training.study.report import run_study
 
     s = run_study(tmp_path / "study", quick=True, seeds=2, experiments=["F2"], runs_dir=tmp_path / "runs")
     report = (tmp_path / "study" / "REPORT.md").read_text()
@@ -271,7 +273,7 @@ def test_study_quick_writes_a_report_with_figures(tmp_path):
 
 @pytest.mark.slow
 def test_study_quick_f4_compares_skewscout_with_the_oracle_in_a_report(tmp_path):
-    from training.study import run_study
+    from training.study.report import run_study
 
     s = run_study(tmp_path / "study", quick=True, seeds=1, experiments=["F4"], runs_dir=tmp_path / "runs")
     report = (tmp_path / "study" / "REPORT.md").read_text()
@@ -317,14 +319,150 @@ def test_the_protocols_mnist_settings_need_the_idx_folder(tmp_path):
     assert [s.data.get("path") for s in placed] == [None, str(tmp_path.resolve())]    # E9 is digits
 
 
-def test_f5_configs_are_valid_training_configs():
-    """F5's runs replace the data section whole: a digits key left in it would be refused at train time."""
+def test_every_planned_config_is_a_valid_training_config():
+    """F1, F5 (the manifest's data section replaces digits' whole: a digits key left in it would be refused), F6's
+    topologies, F7 at a chosen point and F8 parse as training configs."""
     from training.config import parse_config
-    from training.study.experiments import base_config, f5
+    from training.study.experiments import F7_GRID, Context, f1, f5, f6, f7, f8
 
-    runs = list(f5(base_config({"name": "digits", "test_fraction": 0.25}, 40, 0), "export/manifest.parquet"))
-    assert len(runs) == 6
-    for _, cfg in runs:
-        assert cfg["data"] == {"name": "manifest", "path": "export/manifest.parquet", "img_size": 32} | (
-            {"shuffle_partitions": True} if cfg["data"].get("shuffle_partitions") else {})
-        parse_config(cfg)
+    ctx = Context(seeds=1, mnist="mnist-dir", manifest="export/manifest.parquet")
+    tuned = {("F7", ("tuning", m, lr, s), 0): [{"acc_mean": 0.9}] for m, lr in F7_GRID for s in (0, 32)}
+    runs = [p for fn in (f1, f5, f6, f8) for p in fn(ctx, {})] + list(f7(ctx, tuned))
+    assert {p.role for p in runs} == {"run", "tuning", "control", "treatment"}
+    for p in runs:
+        parse_config(p.config)
+    f5_data = [p.config["data"] for p in f5(ctx, {})]
+    assert {"name": "manifest", "path": "export/manifest.parquet", "img_size": 32} in f5_data
+
+
+# ---- preconditions: measured on controls, checked before the verdict ------------------------------------------------
+
+def _runs(acc: float, mb: float = 10.0) -> list[dict]:
+    return [{"iteration": 100, "acc_mean": acc, "bytes": mb * 1e6, "acc": [acc - 0.01, acc + 0.01], "wall_s": 30.0}]
+
+
+def _f6_results(bsp: float, dsgdm: float, qgm: float, seeds: int = 3) -> dict:
+    return {("F6", (topo, algo), seed): _runs(acc + 0.002 * seed) for seed in range(seeds)
+            for topo in ("ring", "social") for algo, acc in (("bsp", bsp), ("dsgdm", dsgdm), ("qgm", qgm))}
+
+
+def test_a_failed_precondition_makes_the_verdict_not_testable_without_reading_the_treatment():
+    from training.study import metrics_beyond, stats
+
+    def judge():
+        raise AssertionError("the treatment was read although the precondition failed")
+    assert stats.verdict(stats.Check(False, {}), judge) == stats.NOT_TESTABLE
+    assert stats.verdict(None, judge) == stats.PENDING
+    # DSGDm only 1 point below BSP: no gap for QGM to close, however far QGM ends above it
+    close = metrics_beyond.f6_summary(_f6_results(0.95, 0.94, 0.99), 3)
+    assert [metrics_beyond.f6_verdict(r) for r in close] == ["not testable here"] * 2
+    wide = metrics_beyond.f6_summary(_f6_results(0.95, 0.85, 0.93), 3)
+    assert wide[0].gap_points == pytest.approx(10) and wide[0].share_of_means == pytest.approx(0.8)
+    assert wide[0].share == metrics.Spread(pytest.approx(0.8), pytest.approx(0.0, abs=1e-9))
+    assert [metrics_beyond.f6_verdict(r) for r in wide] == ["reproduced"] * 2
+    half = metrics_beyond.f6_summary(_f6_results(0.95, 0.85, 0.88), 3)    # closes 30%: below the bar
+    assert metrics_beyond.f6_verdict(half[0]) == "not reproduced"
+    # F1: DGC's IID run 3 points below BSP's makes it not testable; Gaia within the point is judged
+    f1 = {"bsp": metrics.AccuracyGap(metrics.Spread(0.98, 0.001), metrics.Spread(0.98, 0.001)),
+          "gaia": metrics.AccuracyGap(metrics.Spread(0.975, 0.001), metrics.Spread(0.90, 0.01)),
+          "dgc": metrics.AccuracyGap(metrics.Spread(0.95, 0.001), metrics.Spread(0.50, 0.01))}
+    assert metrics.f1_verdict(f1, "dgc") == "not testable here" and metrics.f1_verdict(f1, "gaia") == "reproduced"
+    s = metrics.StudySummary(meta=_meta(), f1=f1, f6=close, made_by={})
+    report = render.render(s)
+    assert "| dgc | 95.0 ± 0.1 | 3.0 (fails) | 50.0 ± 1.0 | 45.0 | **not testable here** |" in report
+    assert "| 1.0 (fails) | 99.2 ± 0.2 |" in report and "**reproduced**" in report
+    assert metrics.StudySummary.from_json(json.loads(json.dumps(s.to_json()))).to_json()["verdicts"] == \
+        {"F1": {"gaia": "reproduced", "dgc": "not testable here"}, "F6": {"ring": "not testable here",
+                                                                          "social": "not testable here"}}
+
+
+def test_treatments_wait_for_their_controls_and_train_only_where_the_precondition_holds():
+    from training.study.experiments import Context
+    from training.study.report import plan_runs, ready
+
+    ctx = Context(seeds=2)
+    first = ready(plan_runs(["F6"], ctx, [], {}), {}, _meta())
+    assert {p.role for _, p in first} == {"control"} and len(first) == 8        # BSP, DSGDm x 2 topologies x 2 seeds
+    controls = {("F6", (topo, a), seed): _runs(acc) for seed in range(2)
+                for topo, (bsp, dsgdm) in {"ring": (0.95, 0.85), "social": (0.95, 0.945)}.items()
+                for a, acc in (("bsp", bsp), ("dsgdm", dsgdm))}
+    partial = {k: v for k, v in controls.items() if k[2] == 0}               # seed 1's controls still running
+    assert all(p.role == "control" for _, p in ready(plan_runs(["F6"], ctx, [], partial), partial, _meta()))
+    then = ready(plan_runs(["F6"], ctx, [], controls), controls, _meta())
+    assert [(p.key, p.seed) for _, p in then] == [(("ring", "qgm"), 0), (("ring", "qgm"), 1)]
+
+
+def test_f7_chooses_its_operating_point_on_iid_tuning_runs_and_judges_the_growth():
+    from training.study import metrics_beyond as mb
+    from training.study.experiments import F7_GRID, F7_STALENESS, Context, f7, f7_choice
+
+    ctx = Context(seeds=2)
+    assert {p.role for p in f7(ctx, {})} == {"tuning"} and f7_choice({}) is None
+    # momentum 0.9 collapses at s = 32 at both LRs; (0.5, 0.05) keeps 95% of its s = 0 accuracy: it is chosen
+    tuned = {("F7", ("tuning", m, lr, s), 0): _runs(0.9 if s == 0 or m < 0.9 else 0.2) for m, lr in F7_GRID
+             for s in (0, 32)}
+    tuned[("F7", ("tuning", 0.5, 0.05, 32), 0)] = _runs(0.855)
+    assert f7_choice(tuned) == (0.5, 0.05)
+    runs = [p for p in f7(ctx, tuned) if p.role != "tuning"]
+    assert {(p.config["solver"]["momentum"], p.config["solver"]["lr"]) for p in runs} == {(0.5, 0.05)}
+    assert all(p.config["solver"]["lr_steps"] == [] and p.config["solver"]["iterations"] >= 10 * F7_STALENESS[-1]
+               for p in runs)
+    assert {p.config["algorithm"].get("delay") for p in runs} == {None, "fixed", "random"}
+    results = dict(tuned)
+    for p in runs:             # IID loses 1 point per step of s; label-exclusive 1 + 2 more per step
+        step = F7_STALENESS.index(p.key[2])
+        acc = 0.9 - 0.01 * step - (0.02 * step if p.key[0] == "label-exclusive" else 0) + 0.001 * p.seed
+        results[("F7", p.key, p.seed)] = _runs(acc)
+    f7s = mb.f7_summary(results, 2)
+    assert [round(e.points.mean, 6) for e in mb.f7_extras(f7s, "fixed")] == [2.0, 4.0, 6.0]
+    assert mb.f7_verdict(f7s, "fixed") == "reproduced"
+    unstable = results | {("F7", ("iid", "random", 32), x): _runs(0.5) for x in range(2)}   # IID collapses
+    assert mb.f7_verdict(mb.f7_summary(unstable, 2), "random") == "not testable here"
+    again = mb.f7_from_json(json.loads(json.dumps(dataclasses.asdict(f7s))))
+    assert again == f7s
+
+
+def test_the_report_is_portable_and_an_older_summary_renders_without_machine_paths(tmp_path):
+    """Absolute folders in commands become placeholders; a summary.json written before F6-F8 joined the registry
+    (beyond.py's plain dicts) renders F8 typed, drops its F6/F7 (no controls) and names no machine path."""
+    from training.study.portable import portable
+    from training.study.report import render_only
+
+    assert portable("flickr-mammal study --runs /tmp/r --manifest=/home/u/m.parquet --mnist ../shared/mnist "
+                    "--out docs/study") == ("flickr-mammal study --runs RUNS_DIR --manifest=MANIFEST "
+                                            "--mnist MNIST_DIR --out docs/study")
+    stats = {"mean": 0.8, "std": 0.01, "n": 3, "mb": 20.0, "evals": [50], "curve": [0.8], "partition_spread": 0.1}
+    legacy = _summary().to_json()
+    for k in ("made_by", "verdicts", "skipped"):
+        legacy.pop(k)
+    legacy["meta"] |= {"command": "flickr-mammal study --runs /work/r --manifest /work/geo/m.parquet",
+                       "manifest": "/work/geo/m.parquet", "skipped_f5": True}
+    legacy |= {"F6": {"rows": []}, "F7": {"rows": []},
+               "F8": {"table": {"label-exclusive": {"FedAvg + GN": stats}}, "controls": {}, "geo_partitions": None},
+               "beyond_meta": {"seeds": 3, "iterations": 150, "runs": 5, "run_minutes": 2.0, "command": "python -m "
+                               "training.study.beyond --runs /work/b", "run_versions": {"abc": 5},
+                               "manifest_how": "`flickr-mammal demo --home /work/geo/demo`"}}
+    (tmp_path / "summary.json").write_text(json.dumps(legacy))
+    out = render_only(tmp_path)
+    text = (tmp_path / "REPORT.md").read_text() + (tmp_path / "summary.json").read_text()
+    assert not re.search(r"/(work|tmp|root|home)/", text)
+    assert "F6" not in out and "F7" not in out and out["F8"]["table"]["label-exclusive"]["FedAvg + GN"]["mb"] == 20
+    assert ("| F2, F4 | `flickr-mammal study --runs RUNS_DIR --manifest MANIFEST --experiments F1,F2,F3,F4,F5` |"
+            in text)
+    assert "| F8 | `flickr-mammal study --experiments F8 --seeds 3 --manifest MANIFEST --runs RUNS_DIR` | abc 5 runs" \
+        in text
+    assert (tmp_path / "f8_remedies.png").stat().st_size > 10_000
+    assert render_only(tmp_path) == out                              # rendering its own output changes nothing
+
+
+def test_study_command_names_and_the_command_a_reader_reruns(capsys, tmp_path):
+    from flows.cli import main
+    from flows.commands.study import reproduce_argv, split_experiments
+
+    assert split_experiments("f8, F2,F6") == ["F2", "F6", "F8"] and len(split_experiments("all")) == 8
+    assert reproduce_argv(["study", "--stop-after", "30", "--manifest-how", "demo x", "--json", "--seeds", "3"]) \
+        == ["study", "--seeds", "3"]
+    for argv, words in ((["--experiments", "F9"], "unknown F9"), (["--experiments", "F2,F6", "--quick"],
+                                                                  "--quick: F6 have no quick mode")):
+        assert main(["study", "--out", str(tmp_path), *argv]) == 2
+        assert words in capsys.readouterr().err

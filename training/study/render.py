@@ -2,12 +2,19 @@
 blocks, formats the tables and fills in the numbers, so a summary.json renders the same report again."""
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
-from training.study.experiments import F4_BUDGET, F4_CONTROLLERS, F4_FLOOR, F4_TRAVELS_PER_RUN, SKEWS
+from training.study import render_beyond
+from training.study.experiments import (
+    F1_ITERATIONS,
+    F4_BUDGET,
+    F4_CONTROLLERS,
+    F4_FLOOR,
+    F4_TRAVELS_PER_RUN,
+    SKEWS,
+)
 from training.study.metrics import (
+    F1_WITHIN,
     F4_BAR,
+    F5_TEST_PHOTOS,
     TARGET_REL,
     AccuracyGap,
     F4Result,
@@ -15,93 +22,116 @@ from training.study.metrics import (
     Spread,
     StudyMeta,
     StudySummary,
+    f1_check,
+    f1_verdict,
     f2_reproduced,
     f3_trend,
+    f5_check,
+    f5_verdict,
 )
 from training.study.protocol import FEDAVG_GRID, GAIA_GRID, MIN_AVERAGINGS
+from training.study.template import fill, parse_blocks, pct, points
 
-TEMPLATE = Path(__file__).with_name("report_template.md")     # *.md: shipped as package data
-NEVER_CONTINUED = ("|", "#", "![")            # table rows, headings and images stay whole lines
-STARTS_A_LINE = NEVER_CONTINUED + ("- ",)
-
-
-def parse_blocks(text: str) -> dict[str, str]:
-    """``@@ name`` blocks of a template; wrapped prose lines are joined back into one line each."""
-    blocks: dict[str, list[str]] = {}
-    lines = None
-    for raw in text.splitlines():
-        if raw.startswith("@@ "):
-            lines = blocks.setdefault(raw[3:].strip(), [])
-        elif lines is not None:
-            line = raw.rstrip()
-            prev = lines[-1] if lines else ""
-            if line and prev and not line.startswith(STARTS_A_LINE) and not prev.startswith(NEVER_CONTINUED):
-                lines[-1] = f"{prev} {line}"
-            else:
-                lines.append(line)
-    return {name: "\n".join(lines).strip("\n") for name, lines in blocks.items()}
-
-
-@cache
-def _blocks() -> dict[str, str]:
-    return parse_blocks(TEMPLATE.read_text())
-
-
-def fill(block: str, **values) -> str:
-    return _blocks()[block].format(**values)
+__all__ = ["fill", "parse_blocks", "render"]
 
 
 def render(summary: StudySummary) -> str:
-    """The whole report: each part followed by one blank line."""
-    parts = [header(summary.meta)]
+    """The whole report: each part followed by one blank line; each finding with the header of the invocation
+    whose runs it shows."""
+    parts = [fill("header")]
     if summary.previous:
         parts.append(fill("previous", findings=", ".join(summary.previous)))
+    m = summary.meta_of
     if summary.f1 is not None:
-        parts.append(fill("f1", rows="\n".join(_f1_row(a, g) for a, g in summary.f1.items())))
+        parts.append(f1_section(summary.f1, m("F1")))
     if summary.f2 is not None:
-        parts.append(f2_section(summary.f2))
+        parts.append(f2_section(summary.f2, m("F2")))
     if summary.f3 is not None:
-        parts.append(f3_section(summary.f3))
+        parts.append(f3_section(summary.f3, m("F3")))
     if summary.f4 is not None:
-        parts += f4_parts(summary.f4, summary.meta)
-    if summary.skipped_f5:
-        parts.append(fill("f5_skipped"))
+        parts += f4_parts(summary.f4, m("F4"))
     if summary.f5 is not None:
-        parts.append(fill("f5", manifest=summary.meta.manifest,
-                          rows="\n".join(_gap_row(a, g, geographic_first=True) for a, g in summary.f5.items())))
+        parts.append(f5_section(summary.f5, m("F5")))
+    if summary.f6 is not None:
+        parts.append(render_beyond.f6_section(summary.f6, m("F6")))
+    if summary.f7 is not None:
+        parts.append(render_beyond.f7_section(summary.f7, m("F7")))
+    if summary.f8 is not None:
+        parts.append(render_beyond.f8_section(summary.f8, m("F8")))
+    for name in summary.skipped:
+        parts.append(fill(f"{name.lower()}_skipped"))
     if note_list := notes(summary):
         parts.append(fill("notes", notes="\n".join(note_list)))
+    parts.append(closing(summary))
     return "".join(p + "\n\n" for p in parts)
 
 
-def header(meta: StudyMeta) -> str:
-    return fill("header", data=meta.data_name, quick=fill("quick") + " " if meta.quick else "",
-                iterations=meta.iterations, seeds=meta.seeds, command=meta.command, minutes=meta.seconds / 60,
-                runs=meta.runs, run_minutes=meta.run_minutes)
-
-
-def pct(s: Spread) -> str:
-    return f"{100 * s.mean:.1f} ± {100 * s.std:.1f}"
+def setup(meta: StudyMeta) -> str:
+    """F2's and F3's data, run length and seeds, from the invocation that made them."""
+    return fill("setup", data=meta.data_name, quick=fill("quick") + " " if meta.quick else "",
+                iterations=meta.iterations, seeds=meta.seeds)
 
 
 def _gap_row(name: str, g: AccuracyGap, geographic_first: bool = False) -> str:
     first, second = (g.skew, g.iid) if geographic_first else (g.iid, g.skew)
-    return f"| {name} | {pct(first)} | {pct(second)} | {g.loss_points:.1f} |"
+    return f"| {name} | {pct(first)} | {pct(second)} | {points(g.loss_points)} |"
 
 
-def _f1_row(algo: str, g: AccuracyGap) -> str:
-    return _gap_row(algo, g) + f" {'—' if algo == 'bsp' else ('yes' if g.beyond_noise else 'no')} |"
+def f1_section(f1: dict[str, AccuracyGap], meta: StudyMeta) -> str:
+    rows = []
+    for a, g in f1.items():
+        check = f1_check(f1, a)
+        pre = "—" if check is None else (f"{check.values['below_bsp_points']:.1f} "
+                                         f"({'holds' if check.holds else 'fails'})")
+        rows.append(f"| {a} | {pct(g.iid)} | {pre} | {pct(g.skew)} | {points(g.loss_points)} | "
+                    f"{'—' if a == 'bsp' else f'**{f1_verdict(f1, a)}**'} |")
+    data = fill("f1_mnist") if meta.mnist else meta.data_name
+    return fill("f1", data=data, iterations=F1_ITERATIONS if meta.mnist else meta.iterations, seeds=meta.seeds,
+                within=F1_WITHIN, rows="\n".join(rows))
 
 
-def f2_section(f2: dict[str, AccuracyGap]) -> str:
-    return fill("f2", rows="\n".join(_gap_row(m, g) for m, g in f2.items()),
+def f5_section(f5: dict[str, AccuracyGap], meta: StudyMeta) -> str:
+    check = f5_check(meta)
+    photos = meta.manifest_photos
+    rows = "\n".join(_gap_row(a, g, geographic_first=True) + f" **{f5_verdict(f5, a, meta)}** |"
+                     for a, g in f5.items())
+    return fill("f5", iterations=meta.iterations, seeds=meta.seeds, need=F5_TEST_PHOTOS,
+                test_n=photos.get("test", "not recorded"),
+                partitions=", ".join(f"{k} {v}" for k, v in photos.items() if k != "test") or "not recorded",
+                pre="not checked" if check is None else "holds" if check.holds else "fails",
+                manifest_how=meta.manifest_how or "not recorded", rows=rows)
+
+
+def closing(summary: StudySummary) -> str:
+    """One row per invocation behind the report: its findings, portable command, engine version and cost."""
+    groups: dict[tuple, list[str]] = {}
+    for name in ("F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8"):
+        if getattr(summary, name.lower()) is not None:
+            m = summary.meta_of(name)
+            groups.setdefault((m.command, tuple(sorted(m.engine.items()))), []).append(name)
+    rows, runs, minutes = [], 0, 0.0
+    for (command, engine), names in groups.items():
+        per: list[StudyMeta] = []
+        for m in (summary.meta_of(n) for n in names):       # one invocation's header shared by its findings: once
+            if m not in per:
+                per.append(m)
+        n_runs, n_min = sum(m.runs for m in per), sum(m.run_minutes for m in per)
+        runs, minutes = runs + n_runs, minutes + n_min
+        rows.append(f"| {', '.join(names)} | `{command}` | {', '.join(f'{k} {v}' for k, v in engine)} | "
+                    f"{n_runs} | {n_min:.1f} |")
+    return fill("closing", rows="\n".join(rows), runs=runs, minutes=minutes)
+
+
+def f2_section(f2: dict[str, AccuracyGap], meta: StudyMeta) -> str:
+    return fill("f2", setup=setup(meta), rows="\n".join(_gap_row(m, g) for m, g in f2.items()),
                 verdict="reproduced" if f2_reproduced(f2) else "not reproduced",
                 bn=f2["lenet_bn"].loss_points, gn=f2["lenet_gn"].loss_points)
 
 
-def f3_section(f3: dict[float, Spread]) -> str:
+def f3_section(f3: dict[float, Spread], meta: StudyMeta) -> str:
     drop, mono = f3_trend(f3)
-    return fill("f3", skews=" | ".join(f"{int(100 * s)}%" for s in SKEWS), align="---:|" * len(SKEWS),
+    return fill("f3", setup=setup(meta), skews=" | ".join(f"{int(100 * s)}%" for s in SKEWS),
+                align="---:|" * len(SKEWS),
                 accs=" | ".join(pct(v) for v in f3.values()),
                 verdict="reproduced" if drop > 2 and mono else "not reproduced", drop=drop,
                 trend=fill("f3_monotone" if mono else "f3_not_monotone"))
@@ -175,11 +205,6 @@ def f4_verdict(f4: dict[str, F4Result]) -> str:
 def notes(summary: StudySummary) -> list[str]:
     """Where a finding does not reproduce, each with the runs' own figures for why."""
     out = []
-    f1 = summary.f1 or {}
-    weak = [a for a in ("gaia", "dgc", "fedavg") if a in f1 and f1[a].loss_points <= 2]
-    if weak:
-        out.append(fill("note_f1", weak=", ".join(weak), data=summary.meta.data_name,
-                        bsp_pct=100 * f1["bsp"].iid.mean if "bsp" in f1 else 0))
     for r in (summary.f4 or {}).values():
         for algo, a in r.algos.items():
             for x in a.runs:
