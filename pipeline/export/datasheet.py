@@ -193,6 +193,7 @@ def write_datasheet(con, out: Path, settings, photos: pa.Table, summary: dict, l
         "export_kind": settings.partitioner + (f", {settings.level}" if settings.partitioner == "geographic" else ""),
         "catalog_hash": summary["catalog_hash"][:16], "num_classes": summary["num_classes"],
         "max_label": summary["num_classes"] - 1, "present_classes": len(comp["labels"]),
+        "catalog_classes": len(summary["class_names"]),
         "removed": "; ".join(f"{k} ({v})" for k, v in summary["removed_classes"].items()) or "none",
         "count_table": _counts(summary), "release_text": summary["licenses"]["why"][0].upper()
         + summary["licenses"]["why"][1:] + f" (`release: {summary['release']}` in manifest.json).",
