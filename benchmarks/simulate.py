@@ -119,9 +119,10 @@ class OursRing:
     files), 32 replicas as one grouped model, one ``W @ x`` per tensor to gossip."""
 
     def __init__(self, cfg: dict, data):
+        from training.config import parse_config
         from training.trainer import Trainer
 
-        self.t = Trainer(cfg, SCRATCH / "bench-ring", data=data)
+        self.t = Trainer(parse_config(cfg), SCRATCH / "bench-ring", data=data)
 
     def train(self, steps: int) -> None:
         for _ in range(steps):

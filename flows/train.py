@@ -1,4 +1,5 @@
-"""The train stage of `build`: a short decentralized run on the exported geographic partitions."""
+"""The train stage of `build`: a short decentralized run on the exported partitions. The task calls the same
+``training.runner.train`` with the same ``TrainConfig`` as `flickr-mammal train`, and returns the same record."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,27 +11,27 @@ from flows.config import BuildConfig
 
 
 @task(name="train", cache_policy=NO_CACHE)
-def train_task(config_path: str, manifest: str, out: str, overrides: list[str]) -> dict:
-    from training.runner import load_config, plot_curves, run_training
+def train_task(cfg, out: str, resume: bool = True, title: str | None = None):
+    """``cfg``: a ``training.config.TrainConfig``; returns the ``training.runner.TrainRecord``."""
+    from training.runner import train
 
-    cfg = load_config(config_path, overrides)
-    cfg.setdefault("data", {})["path"] = manifest
-    rows = run_training(cfg, out, resume=False)
-    png = plot_curves(rows, Path(out) / "curves.png", "demo: continents of the offline world")
-    last = rows[-1]
-    return {"accuracy": last["acc_mean"], "per_partition": dict(zip(_names(manifest), last["acc"])),
-            "MB_sent": round(last["bytes"] / 1e6, 2), "curves": str(png), "algorithm": cfg["algorithm"]["name"]}
+    return train(cfg, out, resume=resume, title=title)
 
 
-def _names(manifest: str) -> list[str]:
-    import json
-    return json.loads(Path(manifest).with_suffix(".json").read_text())["partition_names"]
+def stage_config(cfg: BuildConfig):
+    """The build's training config: its TOML file and ``--set`` overrides, reading the manifest the export wrote."""
+    from flows.export import export_dir
+    from training.config import load_config, parse_config
+
+    raw = load_config(cfg.train_config, cfg.train_overrides)
+    raw.setdefault("data", {})["path"] = str(export_dir(cfg.home, cfg.export) / "manifest.parquet")
+    return parse_config(raw)
 
 
 def train_stage(cfg: BuildConfig) -> dict:
     if not cfg.train_config:
         return {"skipped": "no train_config"}
-    from flows.export import export_dir
-
-    manifest = str(export_dir(cfg.home, cfg.export) / "manifest.parquet")
-    return train_task(cfg.train_config, manifest, str(Path(cfg.home) / "runs" / "train"), cfg.train_overrides)
+    # each build rewrites the export this run reads, so a checkpoint in runs/train may be of other data: start over
+    record = train_task(stage_config(cfg), str(Path(cfg.home) / "runs" / "train"), resume=False,
+                        title="demo: continents of the offline world")
+    return record.summary()

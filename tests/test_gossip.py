@@ -59,7 +59,7 @@ def test_topology_errors_say_what_to_do():
 def test_complete_graph_gossip_is_the_average_every_step():
     prob = LeastSquares(5)
     params = prob.params()
-    algo = DSGD(params, StandInComm(5), topology="complete", weight_decay=0.0)
+    algo = DSGD(params, StandInComm(5), topology=mixing_matrix("complete", 5), weight_decay=0.0)
     for it in range(4):
         grads = prob.grads(params)
         expected = [(p - 0.05 * g).mean(0, keepdim=True).expand_as(p) for p, g in zip(params, grads)]
@@ -75,8 +75,9 @@ def test_one_node_is_plain_sgd(nesterov):
     prob = LeastSquares(1)
     params, plain = prob.params(), prob.params()
     ref, buf = prob.params(), [torch.zeros_like(x) for x in prob.x0]
-    dsgd = DSGD(plain, StandInComm(1), weight_decay=1e-3)
-    dsgdm = DSGDm(params, StandInComm(1), nesterov=nesterov, momentum=0.9, weight_decay=1e-3)
+    one = mixing_matrix("ring", 1)
+    dsgd = DSGD(plain, StandInComm(1), topology=one, weight_decay=1e-3)
+    dsgdm = DSGDm(params, StandInComm(1), topology=one, nesterov=nesterov, momentum=0.9, weight_decay=1e-3)
     for it in range(6):
         grads = [g + 1e-3 * r for r, g in zip(ref, prob.grads(ref))]
         for b, g in zip(buf, grads):
@@ -95,8 +96,8 @@ def test_one_node_is_plain_sgd(nesterov):
 def test_qgm_without_momentum_is_dsgd(nesterov):
     prob = LeastSquares(6)
     a, b = prob.params(), prob.params()
-    dsgd = DSGD(a, StandInComm(6), topology="ring")
-    qgm = QGM(b, StandInComm(6), topology="ring", momentum=0.0, nesterov=nesterov)
+    dsgd = DSGD(a, StandInComm(6), topology=mixing_matrix("ring", 6))
+    qgm = QGM(b, StandInComm(6), topology=mixing_matrix("ring", 6), momentum=0.0, nesterov=nesterov)
     for it in range(8):
         dsgd.step(prob.grads(a), 0.05, it)
         qgm.step(prob.grads(b), 0.05, it)
@@ -107,7 +108,7 @@ def test_qgm_without_momentum_is_dsgd(nesterov):
 def test_qgm_buffer_tracks_the_displacement_including_gossip():
     prob = LeastSquares(4)
     params = prob.params()
-    algo = QGM(params, StandInComm(4), topology="ring", momentum=0.9, weight_decay=0.0)
+    algo = QGM(params, StandInComm(4), topology=mixing_matrix("ring", 4), momentum=0.9, weight_decay=0.0)
     before = [p.clone() for p in params]
     grads = prob.grads(params)
     algo.step(grads, 0.1, 0)
@@ -126,13 +127,13 @@ def test_qgm_buffer_tracks_the_displacement_including_gossip():
 
 def test_gossip_bytes_every_gossip_step_per_neighbour():
     prob = LeastSquares(32, sizes=(4, 3))
-    algo = DSGD(prob.params(), StandInComm(32), topology="social", gossip_every=3)
+    algo = DSGD(prob.params(), StandInComm(32), topology=mixing_matrix("social", 32), gossip_every=3)
     sent = run(algo, prob, algo.params, 7)
     deg = degrees(mixing_matrix("social", 32)).float()
     for it in range(7):
         expected = deg * BYTES_DENSE * 7 if (it + 1) % 3 == 0 else torch.zeros(32)
         assert torch.equal(sent[it], expected)
-    ring = DSGD(LeastSquares(5).params(), StandInComm(5), topology="ring")
+    ring = DSGD(LeastSquares(5).params(), StandInComm(5), topology=mixing_matrix("ring", 5))
     assert torch.equal(ring.step(LeastSquares(5).grads(ring.params), 0.1, 0), torch.full((5,), 2.0 * 4 * 5))
 
 
@@ -140,13 +141,13 @@ def test_a_process_counts_its_own_rows():
     # under torch.distributed a process holds one row; its bytes follow its own degree
     W = mixing_matrix("social", 32)
     for rank in (0, 7, 31):
-        algo = DSGD([torch.zeros(1, 3)], StandInComm(32, rank=rank), topology="social")
+        algo = DSGD([torch.zeros(1, 3)], StandInComm(32, rank=rank), topology=mixing_matrix("social", 32))
         assert algo.degree.tolist() == [len(neighbours(W, rank))]
 
 
 def test_gossip_every_is_the_knob():
     prob = LeastSquares(4)
-    algo = DSGD(prob.params(), StandInComm(4), gossip_every=4)
+    algo = DSGD(prob.params(), StandInComm(4), topology=mixing_matrix("ring", 4), gossip_every=4)
     assert algo.knob == "gossip_every" and algo.knob_grid == (1, 2, 4, 8, 16)
     assert algo.syncs_at(-1) and algo.steps_to_sync() == 4
     run(algo, prob, algo.params, 1)
@@ -155,7 +156,7 @@ def test_gossip_every_is_the_knob():
     run(algo, prob, algo.params, 1, start=1)
     assert algo.syncs_at(1) and algo.get_knob() == 2
     state = algo.state_dict()
-    again = DSGD(prob.params(), StandInComm(4))
+    again = DSGD(prob.params(), StandInComm(4), topology=mixing_matrix("ring", 4))
     again.load_state_dict(state)
     assert again.gossip_every == 2 and again.steps_to_sync() == 2
 
@@ -191,9 +192,11 @@ def test_topology_section_becomes_the_algorithms_mixing_matrix():
     from training.config import parse_config
     from training.trainer import Trainer
 
-    t = Trainer(train_cfg(partition={"num_partitions": 8}, topology={"name": "torus", "rows": 2}), "/nonexistent")
+    t = Trainer(parse_config(train_cfg(partition={"num_partitions": 8}, topology={"name": "torus", "rows": 2})),
+                "/nonexistent")
     assert torch.equal(t.algo.W, mixing_matrix("torus", 8, rows=2).float())
-    assert torch.equal(Trainer(train_cfg(), "/nonexistent").algo.W, mixing_matrix("ring", 4).float())  # default
+    ring = Trainer(parse_config(train_cfg()), "/nonexistent").algo.W
+    assert torch.equal(ring, mixing_matrix("ring", 4).float())  # default
     with pytest.raises(UserError, match=r"^\[topology\] unknown key 'row'; valid keys: name, rows$"):
         parse_config(train_cfg(topology={"name": "torus", "row": 2}))
     with pytest.raises(UserError, match=r"^\[topology\] Unknown topology 'star'; topologies: complete, "):
@@ -203,15 +206,16 @@ def test_topology_section_becomes_the_algorithms_mixing_matrix():
     with pytest.raises(UserError, match=r"^\[algorithm\] unknown key 'topology'"):
         parse_config(train_cfg(algorithm={"name": "dsgd", "topology": "ring"}))
     with pytest.raises(UserError, match=r"^\[topology\] .*num_partitions=32"):
-        Trainer(train_cfg(topology={"name": "social"}), "/nonexistent")
+        Trainer(parse_config(train_cfg(topology={"name": "social"})), "/nonexistent")
 
 
 def test_shared_bn_statistics_are_gossiped_with_w_not_averaged_over_all(tmp_path):
     """Under gossip BN running statistics travel like the model: to the neighbours, mixed with W, and counted."""
+    from training.config import parse_config
     from training.trainer import Trainer
 
-    t = Trainer(train_cfg(model={"name": "test_lenet_bn"}, algorithm={"name": "dsgd"},
-                          solver={"iterations": 1}), tmp_path)
+    t = Trainer(parse_config(train_cfg(model={"name": "test_lenet_bn"}, algorithm={"name": "dsgd"},
+                                       solver={"iterations": 1})), tmp_path)
     L = t.replicas.count
     before = [b.view(L, -1).clone() for b in t.replicas.buffers]
     model_bytes = sum(p.view(L, -1).shape[1] for p in t.replicas.params) * BYTES_DENSE

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from training.config import parse_config
 from training.data import load_data
 from training.models import create_model, list_models
 from training.trainer import Trainer
@@ -133,7 +134,7 @@ def test_trains_on_digits(name, algorithm, digits, tmp_path):
     config = {"partition": {"name": "label-exclusive", "num_partitions": 3}, "model": {"name": name},
               "algorithm": copy.deepcopy(algorithm), "run": {"seed": 0, "eval_every": 3},
               "solver": {"lr": 0.05, "batch_size": 8, "iterations": 3}}
-    t = Trainer(config, tmp_path, data=digits)
+    t = Trainer(parse_config(config), tmp_path, data=digits)
     rows = t.run(resume=False)
     assert rows and all(0 <= a <= 1 for a in rows[-1]["acc"]) and rows[-1]["bytes"] > 0
     assert t.replicas.compress == [d > 1 for d in t.replicas.model.param_dims()]

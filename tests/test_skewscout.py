@@ -115,6 +115,14 @@ def test_rotating_pairs_cover_every_other_partition():
     assert len(seen) == 5 * 4
 
 
+def trainer(config: dict, out):
+    """A Trainer over a config written as a plain dict (it takes the parsed ``TrainConfig``)."""
+    from training.config import parse_config
+    from training.trainer import Trainer
+
+    return Trainer(parse_config(config), out)
+
+
 def _fedavg_cfg(**skewscout):
     return {"data": {"name": "digits", "test_fraction": 0.25},
             "partition": {"name": "label-exclusive", "num_partitions": 3},
@@ -138,14 +146,12 @@ def _spy_travels(trainer, monkeypatch):
 
 
 def test_skewscout_in_a_real_run_counts_travel_and_moves_the_knob(tmp_path, monkeypatch):
-    from training.trainer import Trainer
-
     cfg = _fedavg_cfg(travel_budget=0)                           # 0: no cap on travel
-    t = Trainer(cfg, tmp_path / "ss")
+    t = trainer(cfg, tmp_path / "ss")
     travels = _spy_travels(t, monkeypatch)
     rows = t.run(resume=False)
     assert len(travels) >= 3
-    assert rows[-1]["bytes_travel"] == len(travels) * 3 * t.replicas.travel_bytes
+    assert rows[-1]["bytes_travel"] == len(travels) * 3 * t.replicas.bytes_per_travel
     assert rows[-1]["bytes"] == rows[-1]["bytes_algorithm"] + rows[-1]["bytes_travel"]
     assert any("skewscout_loss" in r for r in rows)
     knobs = [knob for *_, knob in t.hooks[0].fn.controller.history]
@@ -156,17 +162,15 @@ def test_skewscout_in_a_real_run_counts_travel_and_moves_the_knob(tmp_path, monk
     assert all(b - a >= 10 for (a, *_), (b, *_) in zip(travels, travels[1:]))
     plain = copy.deepcopy(cfg)
     plain["skewscout"]["enabled"] = False
-    rows2 = Trainer(plain, tmp_path / "plain").run(resume=False)
+    rows2 = trainer(plain, tmp_path / "plain").run(resume=False)
     assert rows2[-1]["bytes_travel"] == 0
 
 
 def test_travel_budget_caps_model_travel_at_a_share_of_the_algorithms_bytes(tmp_path, monkeypatch):
-    from training.trainer import Trainer
-
-    free = Trainer(_fedavg_cfg(travel_budget=0, sigma=1.0), tmp_path / "free")    # σ = 1: the knob stays put
+    free = trainer(_fedavg_cfg(travel_budget=0, sigma=1.0), tmp_path / "free")    # σ = 1: the knob stays put
     free_travels = _spy_travels(free, monkeypatch)
     free_rows = free.run(resume=False)
-    capped = Trainer(_fedavg_cfg(travel_budget=0.5, travel_at_least_every=1000, sigma=1.0), tmp_path / "capped")
+    capped = trainer(_fedavg_cfg(travel_budget=0.5, travel_at_least_every=1000, sigma=1.0), tmp_path / "capped")
     capped_travels = _spy_travels(capped, monkeypatch)
     rows = capped.run(resume=False)
     assert 0 < len(capped_travels) < len(free_travels)
@@ -177,11 +181,9 @@ def test_travel_budget_caps_model_travel_at_a_share_of_the_algorithms_bytes(tmp_
 
 def test_travel_budget_never_leaves_the_controller_blind_longer_than_travel_at_least_every(tmp_path, monkeypatch):
     """A loose knob sends little, so the budget alone would stop travel exactly where drift grows unseen."""
-    from training.trainer import Trainer
-
-    blind = Trainer(_fedavg_cfg(travel_budget=0.01, travel_at_least_every=1000, sigma=1.0), tmp_path / "blind")
+    blind = trainer(_fedavg_cfg(travel_budget=0.01, travel_at_least_every=1000, sigma=1.0), tmp_path / "blind")
     assert not _spy_travels_run(blind, monkeypatch)
-    floor = Trainer(_fedavg_cfg(travel_budget=0.01, travel_at_least_every=20, sigma=1.0), tmp_path / "floor")
+    floor = trainer(_fedavg_cfg(travel_budget=0.01, travel_at_least_every=20, sigma=1.0), tmp_path / "floor")
     its = [it for it, *_ in _spy_travels_run(floor, monkeypatch)]
     assert its == [39, 59]          # due 20 after the last, and on the step before an averaging (every 20)
 
@@ -194,14 +196,12 @@ def _spy_travels_run(trainer, monkeypatch):
 
 def test_bad_skewscout_settings_are_one_line_errors(tmp_path):
     from catalog.errors import UserError
-    from training.trainer import Trainer
-
     with pytest.raises(UserError, match=r"\[skewscout\] skewscout.travel_budget must be > 0"):
-        Trainer(_fedavg_cfg(travel_budget=-0.1), tmp_path / "x")
+        trainer(_fedavg_cfg(travel_budget=-0.1), tmp_path / "x")
     with pytest.raises(UserError, match=r"travel_at_least_every \(5\) must be >= travel_every \(10\)"):
-        Trainer(_fedavg_cfg(travel_at_least_every=5), tmp_path / "z")
+        trainer(_fedavg_cfg(travel_at_least_every=5), tmp_path / "z")
     with pytest.raises(UserError, match=r"travel_every must be >= 1"):
-        Trainer(_fedavg_cfg(travel_every=0), tmp_path / "y")
+        trainer(_fedavg_cfg(travel_every=0), tmp_path / "y")
 
 
 @pytest.mark.slow
@@ -249,9 +249,7 @@ def test_shipped_skewscout_config_runs_from_the_command_line(tmp_path):
 def test_average_measure_scores_the_delivered_average_against_the_kept_models_at_no_cost(tmp_path, monkeypatch):
     """measure = "average" (FedAvg): each partition keeps its model from the step before an averaging; once the
     average has arrived, loss = mean of max(0, kept − average) on each partition's own sample. No bytes."""
-    from training.trainer import Trainer
-
-    t = Trainer(_fedavg_cfg(measure="average", travel_budget=0.01), tmp_path / "avg")   # the budget does not apply
+    t = trainer(_fedavg_cfg(measure="average", travel_budget=0.01), tmp_path / "avg")   # the budget does not apply
     snaps, seen = [], []
     real_snap, real_score = probes.snapshot_replicas, probes.score_against_average
 
@@ -301,13 +299,11 @@ def test_average_measure_on_torch_distributed_matches_the_simulator(tmp_path):
 
 def test_average_measure_needs_fedavg(tmp_path):
     from catalog.errors import UserError
-    from training.trainer import Trainer
-
     cfg = _fedavg_cfg(measure="average")
     cfg["algorithm"] = {"name": "gaia", "threshold": 0.1}
     cfg["skewscout"]["grid"] = [0.05, 0.1, 0.2]
     with pytest.raises(UserError, match=r'measure "average" needs an algorithm that averages \(fedavg\), not gaia'):
-        Trainer(cfg, tmp_path / "g")
+        trainer(cfg, tmp_path / "g")
     class FedAvgLike:
         knob, knob_grid, name, v, delivers_average = "iter_local", (5, 10), "fedavg", 5, True
         knob_tighter_is_lower = True
@@ -315,40 +311,36 @@ def test_average_measure_needs_fedavg(tmp_path):
         def set_knob(self, v): self.v = v
     assert SkewScout(FedAvgLike()).measure == "average"                  # "auto" scores what FedAvg delivers
     with pytest.raises(UserError, match=r"skewscout.measure 'both'"):
-        Trainer(_fedavg_cfg(measure="both"), tmp_path / "b")
+        trainer(_fedavg_cfg(measure="both"), tmp_path / "b")
 
 
 def test_skewscout_resumed_from_a_checkpoint_ends_as_an_uninterrupted_run(tmp_path):
     """The hook's state (round, last travel, the controller's) is checkpointed under its key and restored."""
-    from training.trainer import Trainer
-
     cfg = _fedavg_cfg(travel_budget=0)
     cfg["run"]["checkpoint_every"] = 20
-    whole = Trainer(cfg, tmp_path / "whole").run(resume=False)
+    whole = trainer(cfg, tmp_path / "whole").run(resume=False)
 
     def crash(state):
         raise KeyboardInterrupt
-    broken = Trainer(cfg, tmp_path / "resumed")
+    broken = trainer(cfg, tmp_path / "resumed")
     broken.add_hook(45, crash)                   # dies after the checkpoint at 40
     with pytest.raises(KeyboardInterrupt):
         broken.run(resume=False)
-    resumed = Trainer(cfg, tmp_path / "resumed").run(resume=True)
+    resumed = trainer(cfg, tmp_path / "resumed").run(resume=True)
     assert any("knob_after" in r for r in whole[2:])
     assert [r | {"wall_s": 0} for r in resumed] == [r | {"wall_s": 0} for r in whole]
 
 
 def _dgc_loss(tmp_path, partition: str) -> float:
     from training.skewscout.controller import paired_loss
-    from training.trainer import Trainer
-
     cfg = {"data": {"name": "digits", "test_fraction": 0.25}, "partition": {"name": partition, "num_partitions": 3},
            "model": {"name": "test_lenet_gn"}, "algorithm": {"name": "dgc", "sparsity": 0.999},
            "solver": {"lr": 0.05, "batch_size": 8, "iterations": DGC_ITERATIONS},
            "run": {"seed": 0, "eval_every": DGC_ITERATIONS}}
-    t = Trainer(cfg, tmp_path / partition)
+    t = trainer(cfg, tmp_path / partition)
     t.run(resume=False)
     assert t.replicas.identical()                 # DGC's replicas apply only the exchanged average
-    loss, se = paired_loss(probes.travel_and_score(t.state, [(0, 1), (1, 2), (2, 0)], 100, 0))
+    loss, se = paired_loss(probes.travel_and_score(t.hook_state(), [(0, 1), (1, 2), (2, 0)], 100, 0))
     assert t.replicas.identical()                 # the probe put every replica back as it was
     return loss, se
 
@@ -357,7 +349,7 @@ DGC_ITERATIONS = 60
 
 
 @pytest.mark.slow
-def test_dgc_models_travel_with_their_unsent_update_so_skew_is_seen(tmp_path):
+def test_dgc_models_travel_as_their_partitions_hold_them_so_skew_is_seen(tmp_path):
     """DGC's replicas are identical, so a plain travel always measures 0; with each partition's unsent update
     applied the loss is the accuracy a partition's own model loses on another's data: large under label-exclusive
     partitions, about 0 under IID. (Small here: 60 iterations at 99.9% sparsity leave the models near chance.)"""

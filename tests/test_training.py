@@ -43,8 +43,13 @@ def cfg(**sections):
     return c
 
 
+def trainer(config: dict, out, **kw) -> Trainer:
+    """A Trainer over a config written as a plain dict (it takes the parsed ``TrainConfig``)."""
+    return Trainer(parse_config(config), out, **kw)
+
+
 def final_params(config, tmp_path, data, name):
-    t = Trainer(config, tmp_path / name, data=data)
+    t = trainer(config, tmp_path / name, data=data)
     t.run(resume=False)
     return [p.detach().clone() for p in t.replicas.params], t
 
@@ -100,13 +105,13 @@ def test_byte_counts_for_a_hand_computed_case():
 
 def test_bn_statistics_differ_per_partition_under_label_skew(tmp_path, digits):
     c = cfg(model={"name": "test_lenet_bn", "bn_stats": "local"}, algorithm={"name": "bsp"})
-    t = Trainer(c, tmp_path / "bn", data=digits)
+    t = trainer(c, tmp_path / "bn", data=digits)
     t.run(resume=False)
     bn = t.replicas.buffers[0].view(t.replicas.count, -1)        # running means, one row per partition
     spread = (bn - bn.mean(0)).abs().max()
     assert spread > 1e-3
     c["model"]["bn_stats"] = "shared"
-    t2 = Trainer(c, tmp_path / "bn2", data=digits)
+    t2 = trainer(c, tmp_path / "bn2", data=digits)
     t2.run(resume=False)
     bn2 = t2.replicas.buffers[0].view(t2.replicas.count, -1)
     assert (bn2 - bn2[0]).abs().max() < 1e-6                # shared like weights: averaged at every sync
@@ -120,7 +125,7 @@ def test_vectorized_simulator_equals_a_plain_loop_over_models(tmp_path, digits):
     for k in range(t.comm.world):
         # a one-replica trainer on partition k with replica k's sampler seed
         alone = Data(digits.x_train, digits.y_train, digits.x_test, digits.y_test, digits.num_classes, [t.parts[k]])
-        one = Trainer(c, tmp_path / f"one{k}", data=alone)
+        one = trainer(c, tmp_path / f"one{k}", data=alone)
         one.samplers = [Sampler(t.parts[k], 0, k)]
         one.run(resume=False)
         for ps, p1 in zip(sim, one.replicas.params):
@@ -175,7 +180,7 @@ def _to_toml(c: dict) -> str:
 
 def test_identical_replicas_are_scored_once_with_the_same_result(tmp_path, digits):
     """After a FedAvg round every replica is the same model; the shortcut must give what scoring each gives."""
-    t = Trainer(cfg(algorithm={"name": "fedavg", "iter_local": 4}, solver={"iterations": 8},
+    t = trainer(cfg(algorithm={"name": "fedavg", "iter_local": 4}, solver={"iterations": 8},
                     model={"name": "test_lenet_bn"}), tmp_path / "r", data=digits)
     t.run(resume=False)
     assert t.replicas.identical()
@@ -190,13 +195,13 @@ def test_identical_replicas_are_scored_once_with_the_same_result(tmp_path, digit
 def test_fedavg_ends_with_an_averaging_even_off_the_round_boundary(tmp_path, digits):
     """FedAvg's product is the average: a run whose length is not a multiple of Iter_local still ends on one
     (counted in the bytes), unless average_at_end = false."""
-    ends = Trainer(cfg(algorithm={"name": "fedavg", "iter_local": 7}, solver={"iterations": 10}),
+    ends = trainer(cfg(algorithm={"name": "fedavg", "iter_local": 7}, solver={"iterations": 10}),
                    tmp_path / "a", data=digits)
     rows = ends.run(resume=False)
     assert ends.replicas.identical()
     model = sum(p.shape[1] for p in ends.algo.params) * 4
     assert rows[-1]["bytes_algorithm"] == 2 * ends.comm.world * model            # the round at 7 and the one at the end
-    open_end = Trainer(cfg(algorithm={"name": "fedavg", "iter_local": 7, "average_at_end": False},
+    open_end = trainer(cfg(algorithm={"name": "fedavg", "iter_local": 7, "average_at_end": False},
                            solver={"iterations": 10}), tmp_path / "b", data=digits)
     rows = open_end.run(resume=False)
     assert not open_end.replicas.identical() and rows[-1]["bytes_algorithm"] == open_end.comm.world * model

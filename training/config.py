@@ -1,18 +1,25 @@
-"""The training config as typed sections. Each default is written once, here; an unknown key is refused in one
-line naming the section's valid keys, so that a typo does not train with the default. Keys that depend on the
-chosen dataset, partitioner or algorithm are the keyword arguments of its registered loader or class."""
+"""The training config as typed sections, parsed once: ``load_config`` reads a TOML file and its ``--set``
+overrides, ``parse_config`` checks the whole of it into a ``TrainConfig`` that every caller (the CLI, the Prefect
+flow, the study, each torch.distributed rank) hands on as it is. Each default is written once, here or in the
+section's own module (``[solver]``: training/solver.py, ``[skewscout]``: training/skewscout/settings.py); a missing
+section takes its defaults; an unknown key is refused in one line naming the section's valid keys, so that a typo
+does not train with the default. Keys that depend on the chosen dataset, partitioner, topology or algorithm are
+the keyword arguments of its registered entry. No torch here: the registries are looked up only when a config
+names an entry."""
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, fields
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 
 from catalog.errors import UserError
 from training.registry import keyword_args
 from training.skewscout.settings import SkewScoutConfig
+from training.solver import LR_SCHEDULES, SolverConfig
 
 BN_POLICIES = ("shared", "local")
-LR_SCHEDULES = ("step", "cosine")
 BACKENDS = ("sim", "dist")
+__all__ = ["LR_SCHEDULES", "SolverConfig", "TrainConfig", "load_config", "parse_config"]
 
 
 @dataclass
@@ -43,35 +50,10 @@ class AlgorithmConfig:
 
 @dataclass
 class TopologyConfig:
-    """The gossip graph of the algorithms that take a ``topology`` (dsgd, dsgdm, qgm); the trainer turns it into a
-    Metropolis–Hastings mixing matrix over the partitions (``training.topology``)."""
+    """The gossip graph of the algorithms that gossip (dsgd, dsgdm, qgm); ``create_algorithm`` turns it into a
+    Metropolis–Hastings mixing matrix over the partitions (``training.topology``), once."""
     name: str = "ring"
     options: dict = field(default_factory=dict)      # the graph builder's own arguments (torus: rows)
-
-
-@dataclass
-class SolverConfig:
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    batch_size: int = 20                             # per partition
-    iterations: int = 1000
-    lr_schedule: str = "step"                        # step: × lr_gamma at each of lr_steps | cosine: to 0 at the end
-    lr_steps: list = field(default_factory=lambda: [0.5, 0.75])    # fractions of the run where the LR drops
-    lr_gamma: float = 0.1
-
-    def __post_init__(self):
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule {self.lr_schedule!r}: use \"step\" (lr_steps = [] keeps it constant) "
-                             f"or \"cosine\"")
-        if self.lr_schedule == "cosine" and self.lr_steps:
-            raise ValueError("lr_schedule \"cosine\" takes no lr_steps: set lr_steps = []")
-
-    def lr_at(self, iteration: int) -> float:
-        """The learning rate of one iteration (0-based) of the run."""
-        if self.lr_schedule == "cosine":
-            return self.lr * 0.5 * (1 + math.cos(math.pi * iteration / self.iterations))
-        return self.lr * self.lr_gamma ** sum(iteration >= int(f * self.iterations) for f in self.lr_steps)
 
 
 @dataclass
@@ -106,20 +88,28 @@ class TrainConfig:
     def partition_seed(self) -> int:
         return self.run.seed if self.partition.seed is None else self.partition.seed
 
-    @classmethod
-    def of(cls, config: dict | TrainConfig) -> TrainConfig:
-        return config if isinstance(config, TrainConfig) else parse_config(config)
+    def as_dict(self) -> dict:
+        """The config as a plain dict of TOML sections (the chosen entry's keys back in their section):
+        ``parse_config(c.as_dict()) == c``."""
+        out = {}
+        for name in SECTIONS:
+            if name == "topology" and not takes_topology(self.algorithm.name):
+                continue                          # [topology] is refused for an algorithm that does not gossip
+            section = asdict(getattr(self, name))
+            section |= section.pop(OPEN_FIELDS[name], {}) if name in OPEN_FIELDS else {}
+            out[name] = section
+        return out
 
 
 SECTIONS = {"data": DataConfig, "partition": PartitionConfig, "model": ModelConfig, "algorithm": AlgorithmConfig,
             "solver": SolverConfig, "run": RunConfig, "skewscout": SkewScoutConfig, "topology": TopologyConfig}
 OPEN_FIELDS = {"data": "options", "partition": "options", "algorithm": "knobs",    # keys the chosen entry defines
                "topology": "options"}
-TOPOLOGY_ARGS = ("topology", "topology_opts")     # an algorithm's graph comes from [topology], not [algorithm]
 
 
 def _entry_keys(section: str, name: str) -> list[str]:
-    """The keys the registered dataset, partitioner or algorithm ``name`` takes (its keyword arguments)."""
+    """The keys the registered dataset, partitioner, topology or algorithm ``name`` takes (its keyword
+    arguments)."""
     if section == "data":
         from training.data import DATASETS
         return keyword_args(DATASETS.lookup(name).load, leave_out=("seed",))
@@ -129,15 +119,14 @@ def _entry_keys(section: str, name: str) -> list[str]:
     if section == "topology":
         from training.topology import TOPOLOGIES
         return keyword_args(TOPOLOGIES.lookup(name), leave_out=("k",))
-    from training.algorithms import ALGORITHMS, Algorithm
-    return keyword_args(ALGORITHMS.lookup(name),
-                        leave_out=tuple(keyword_args(Algorithm)) + ("compress_mask",) + TOPOLOGY_ARGS)
+    from training.algorithms import ALGORITHMS
+    return ALGORITHMS.lookup(name).config_keys()
 
 
 def takes_topology(algorithm: str) -> bool:
-    """Whether the registered algorithm gossips over a graph (its constructor takes ``topology``)."""
+    """Whether the registered algorithm gossips over a graph (``Algorithm.gossips``)."""
     from training.algorithms import ALGORITHMS
-    return "topology" in keyword_args(ALGORITHMS.lookup(algorithm))
+    return ALGORITHMS.lookup(algorithm).gossips
 
 
 def _section(section: str, raw: dict):
@@ -173,7 +162,10 @@ def _as(default, value):
 
 
 def parse_config(config: dict) -> TrainConfig:
-    """A plain dict (a TOML file after ``--set`` overrides) as a ``TrainConfig``; ``UserError`` on a mistake."""
+    """A plain dict (a TOML file after ``--set`` overrides) as a ``TrainConfig``; ``UserError`` on a mistake. A
+    section left out takes its defaults."""
+    if not isinstance(config, dict):
+        raise UserError(f"a training config is a table of sections, got {type(config).__name__}")
     for section in config:
         if section not in SECTIONS:
             raise UserError(f"unknown config section [{section}]; sections: {', '.join(SECTIONS)}")
@@ -189,3 +181,34 @@ def parse_config(config: dict) -> TrainConfig:
                         f"to every partition, so leave [topology] out")
     return c
 
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> dict:
+    """A TOML config file as a plain dict, with ``--set section.key=value`` overrides applied (a value is read as
+    TOML, else kept as a bare string). ``parse_config`` checks it."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"config {p} not found; examples are in training/configs/")
+    try:
+        cfg = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"config {p}: {e}") from None
+    for item in overrides or []:
+        key, eq, raw = item.partition("=")
+        if not eq or "." not in key:
+            raise UserError(f"--set {item!r}: use section.key=value, e.g. algorithm.iter_local=50")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw                                 # a bare string
+        section, _, name = key.partition(".")
+        section_table = cfg.setdefault(section, {})
+        if not isinstance(section_table, dict):
+            raise UserError(f"--set {item!r}: [{section}] is not a table in {p}")
+        section_table[name] = value
+    return cfg
+
+
+def read_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+    """``load_config`` then ``parse_config``: what the CLI and the Prefect flow both call on a config file."""
+    return parse_config(load_config(path, overrides))

@@ -1,8 +1,10 @@
-"""Entry point for one rank under torchrun: train this rank's partition, exchange what the algorithm sends."""
+"""Entry point for one rank under torchrun: train this rank's partition, exchange what the algorithm sends. The
+config arrives parsed (``training.runner`` pickles the ``TrainConfig`` it checked), so no rank parses it again."""
 from __future__ import annotations
 
-import json
+import pickle
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
@@ -10,12 +12,11 @@ def main(argv: list[str]) -> int:
     import torch.distributed as dist
 
     from training.comm import DistComm
-    from training.config import parse_config
     from training.trainer import Trainer
 
     config_path, out = argv[0], argv[1]
     resume = "--no-resume" not in argv
-    config = parse_config(json.loads(open(config_path).read()))
+    config = pickle.loads(Path(config_path).read_bytes())
     backend = "nccl" if torch.cuda.is_available() and config.run.device.startswith("cuda") else "gloo"
     dist.init_process_group(backend)
     torch.set_num_threads(1)

@@ -46,13 +46,24 @@ class Replicas:
         return self.params + self.buffers
 
     @property
-    def travel_bytes(self) -> int:
-        """What one replica sends when its model travels."""
+    def bytes_per_travel(self) -> int:
+        """What one replica sends when its model travels: weights and BN statistics."""
         return self.model_bytes + self.buffer_bytes
 
-    def rows(self) -> torch.Tensor:
-        """The replicas' state flattened, ``[L, n]``: what travels."""
-        return torch.cat([t.detach().view(self.count, -1) for t in self.state], dim=1)
+    def rows(self, model: nn.Module | None = None) -> torch.Tensor:
+        """The replicas' state (of ``model``, a grouped copy; default the trained ones) flattened, ``[L, n]``:
+        what travels."""
+        state = self.state if model is None else list(model.parameters()) + bn_statistics(model)
+        return torch.cat([t.detach().view(self.count, -1) for t in state], dim=1)
+
+    @torch.no_grad()
+    def minus(self, deltas: list[torch.Tensor]) -> nn.Module:
+        """A grouped copy of the replicas with ``deltas`` (``[L, n]`` per parameter) subtracted from their
+        parameters; the replicas themselves are left as they are."""
+        model = copy.deepcopy(self.model)
+        for p, d in zip(model.parameters(), deltas):
+            p.view(self.count, -1).sub_(d)
+        return model
 
     def identical(self) -> bool:
         if self.count == 1:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,31 +13,27 @@ import torch.nn.functional as F
 
 from catalog.errors import UserError
 from training import checkpoint
-from training.algorithms import ALGORITHMS
+from training.algorithms import create_algorithm
 from training.comm import Comm, LocalComm
-from training.config import TrainConfig, takes_topology
+from training.config import TrainConfig
 from training.data import Data, load_data
 from training.evaluation import replica_accuracy
 from training.partitions import create_partitioner
 from training.replicas import Replicas
 from training.sampler import Sampler
-from training.state import TrainState
-from training.topology import mixing_matrix
-
-
-@dataclass
-class Hook:
-    """Called with the ``TrainState`` after every ``every``-th iteration; its ``state_dict()`` (if it has one) is
-    checkpointed under ``key``."""
-    every: int
-    fn: Callable
-    key: str
+from training.state import Hook, Traffic, TrainState
 
 
 class Trainer:
-    def __init__(self, config: dict | TrainConfig, out_dir: str | Path, comm: Comm | None = None,
+    """The step loop over a typed config (``training.config.parse_config``). ``create_algorithm`` builds the
+    algorithm and its hooks; the trainer owns the ``Traffic`` counter and hands each hook a ``TrainState``."""
+
+    def __init__(self, config: TrainConfig, out_dir: str | Path, comm: Comm | None = None,
                  data: Data | None = None):
-        self.cfg = cfg = TrainConfig.of(config)
+        if not isinstance(config, TrainConfig):
+            raise TypeError(f"Trainer takes a TrainConfig (training.config.parse_config), got "
+                            f"{type(config).__name__}")
+        self.cfg = cfg = config
         self.out = Path(out_dir)
         self.device = torch.device(cfg.run.device)
         self.data = data or load_data(cfg.data, cfg.run.seed)
@@ -47,20 +42,13 @@ class Trainer:
         x = self.data.x_train
         self.replicas = Replicas(cfg.model.name, self.data.num_classes, tuple(x.shape[1:]), len(self.comm.replicas),
                                  cfg.run.seed, self.device)
-        self.algo = self._algorithm()
+        setup = create_algorithm(cfg, self.replicas, self.comm)
+        self.algo = setup.algorithm
         self.samplers = [Sampler(self.parts[k], cfg.run.seed, k) for k in self.comm.replicas]
-        self.iteration, self.rows, self.extra = 0, [], {}
-        self.bytes = torch.zeros(len(self.comm.replicas), dtype=torch.float64)
-        self.bytes_travel = torch.zeros(len(self.comm.replicas), dtype=torch.float64)
-        self.hooks: list[Hook] = []
-        self.state = TrainState(self)
+        self.iteration, self.rows, self.notes = 0, [], {}
+        self.traffic = Traffic.zeros(len(self.comm.replicas))
+        self.hooks: list[Hook] = list(setup.hooks)
         self.wall0 = 0.0
-        if cfg.skewscout.enabled:
-            from training.skewscout import SkewScout
-            try:
-                self.add_hook(1, SkewScout(self.algo, cfg.skewscout))
-            except ValueError as e:
-                raise UserError(f"[skewscout] {e}") from None
 
     # ---- setup -------------------------------------------------------------------------------
     def _partition(self) -> list[np.ndarray]:
@@ -73,27 +61,23 @@ class Trainer:
         part.dataset = pa.table({"label": self.data.y_train.numpy()})
         return [part.load_partition(k) for k in range(part.num_partitions)]
 
-    def _algorithm(self):
-        a, solver = self.cfg.algorithm, self.cfg.solver
-        cls = ALGORITHMS[a.name]
-        views = [p.data.view(self.replicas.count, -1) for p in self.replicas.params]
-        wiring = {"compress_mask": self.replicas.compress} if cls.compresses else {}
-        try:
-            if takes_topology(a.name):
-                t = self.cfg.topology
-                wiring["topology"] = mixing_matrix(t.name, self.comm.world, **t.options)
-        except ValueError as e:
-            raise UserError(f"[topology] {e}") from None
-        try:
-            algo = cls(views, self.comm, momentum=solver.momentum, weight_decay=solver.weight_decay, lr0=solver.lr,
-                       **wiring, **a.knobs)
-        except (TypeError, ValueError) as e:
-            raise UserError(f"[algorithm] {e}") from None
-        algo.end_iteration = solver.iterations
-        return algo
-
     def add_hook(self, every: int, fn: Callable, key: str | None = None) -> None:
         self.hooks.append(Hook(int(every), fn, key or getattr(fn, "key", f"hook{len(self.hooks)}")))
+
+    def hook_state(self) -> TrainState:
+        """What a hook sees now (a value for one call; ``_run_hooks`` takes back what hooks recorded in it)."""
+        return TrainState(self.iteration, self.cfg.solver.iterations, self.lr_at(self.iteration), self.algo,
+                          self.comm, self.replicas, self.data, self.parts, self.device, self.traffic.copy())
+
+    def _run_hooks(self) -> None:
+        due = [h for h in self.hooks if self.iteration % h.every == 0]
+        if not due:
+            return
+        state = self.hook_state()
+        for h in due:
+            h.fn(state)
+        self.traffic.travel += state.travel
+        self.notes.update(state.notes)
 
     # ---- training ----------------------------------------------------------------------------
     def lr_at(self, it: int) -> float:
@@ -118,13 +102,13 @@ class Trainer:
             if self.replicas.buffers and self.cfg.model.bn_stats == "shared" and self.algo.syncs_at(self.iteration):
                 sent = sent + self.algo.sync_buffers([b.view(L, -1) for b in self.replicas.buffers],
                                                      self.replicas.buffer_bytes)
-        self.bytes += sent.to(torch.float64)
+        self.traffic.algorithm += sent.to(torch.float64)
         return float(losses.detach().mean())
 
     def _record(self, loss: float) -> dict:
         acc = self.comm.gather(replica_accuracy(self.replicas, self.data.x_test, self.data.y_test, self.device))
-        bytes_all = self.comm.gather(self.bytes)
-        travel_all = self.comm.gather(self.bytes_travel)
+        bytes_all = self.comm.gather(self.traffic.algorithm)
+        travel_all = self.comm.gather(self.traffic.travel)
         part_size = float(np.mean([len(p) for p in self.parts]))
         row = {"iteration": self.iteration, "epoch": round(self.iteration * self.cfg.solver.batch_size / part_size, 3),
                "lr": self.lr_at(max(0, self.iteration - 1)), "loss": round(loss, 5),
@@ -132,8 +116,8 @@ class Trainer:
                "bytes": float(bytes_all.sum() + travel_all.sum()), "bytes_algorithm": float(bytes_all.sum()),
                "bytes_travel": float(travel_all.sum()),
                "bytes_per_partition": [float(b) for b in bytes_all + travel_all],
-               "knob": self.algo.get_knob(), "wall_s": round(time.perf_counter() - self.wall0, 3)} | self.extra
-        self.extra = {}
+               "knob": self.algo.get_knob(), "wall_s": round(time.perf_counter() - self.wall0, 3)} | self.notes
+        self.notes = {}
         self.rows.append(row)
         return row
 
@@ -145,8 +129,7 @@ class Trainer:
     def save(self) -> None:
         checkpoint.save(self.checkpoint_path, {
             "iteration": self.iteration, "model": self.replicas.model.state_dict(), "algo": self.algo.state_dict(),
-            "samplers": [s.state_dict() for s in self.samplers], "bytes": self.bytes,
-            "bytes_travel": self.bytes_travel, "rows": self.rows,
+            "samplers": [s.state_dict() for s in self.samplers], **self.traffic.state_dict(), "rows": self.rows,
             "hooks": {h.key: h.fn.state_dict() for h in self.hooks if hasattr(h.fn, "state_dict")}})
 
     def load(self) -> bool:
@@ -158,7 +141,7 @@ class Trainer:
         for sampler, st in zip(self.samplers, s["samplers"]):
             sampler.load_state_dict(st)
         self.iteration, self.rows = s["iteration"], s["rows"]
-        self.bytes, self.bytes_travel = s["bytes"], s["bytes_travel"]
+        self.traffic.load_state_dict(s)
         for h in self.hooks:
             if h.key in s["hooks"]:
                 h.fn.load_state_dict(s["hooks"][h.key])
@@ -180,9 +163,7 @@ class Trainer:
             losses.append(self._step())
             self.iteration += 1
             bar.update(1)
-            for h in self.hooks:
-                if self.iteration % h.every == 0:
-                    h.fn(self.state)
+            self._run_hooks()
             if self.iteration % eval_every == 0 or self.iteration == iterations:
                 row = self._record(float(np.mean(losses)) if losses else float("nan"))
                 losses = []

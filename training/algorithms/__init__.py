@@ -5,12 +5,12 @@ from training.algorithms.base import (
                                       BYTES_DENSE,
                                       BYTES_SPARSE,
                                       Algorithm,
-                                      create_algorithm,
                                       list_algorithms,
                                       register_algorithm,
 )
 from training.algorithms.bsp import BSP
 from training.algorithms.dgc import DGC
+from training.algorithms.factory import AlgorithmSetup, create_algorithm
 from training.algorithms.fedavg import FedAvg
 from training.algorithms.fedprox import FedProx
 from training.algorithms.gaia import Gaia
@@ -18,5 +18,6 @@ from training.algorithms.gossip import DSGD, QGM, DSGDm
 from training.algorithms.scaffold import Scaffold
 from training.algorithms.ssp import SSP
 
-__all__ = ["ALGORITHMS", "Algorithm", "BSP", "BYTES_DENSE", "BYTES_SPARSE", "DGC", "DSGD", "DSGDm", "FedAvg", "FedProx",
-           "Gaia", "QGM", "SSP", "Scaffold", "create_algorithm", "list_algorithms", "register_algorithm"]
+__all__ = ["ALGORITHMS", "Algorithm", "AlgorithmSetup", "BSP", "BYTES_DENSE", "BYTES_SPARSE", "DGC", "DSGD", "DSGDm",
+           "FedAvg", "FedProx", "Gaia", "QGM", "SSP", "Scaffold", "create_algorithm", "list_algorithms",
+           "register_algorithm"]

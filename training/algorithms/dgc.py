@@ -25,7 +25,7 @@ class DGC(Algorithm):
         if not 0.0 <= float(sparsity) < 1.0:
             raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
         self.sparsity, self.warmup_iters, self.clip_norm = float(sparsity), int(warmup_iters), clip_norm
-        self.compress = compress_mask or [True] * len(params)   # the runner passes dim > 1 per tensor
+        self.compress = compress_mask or [True] * len(params)   # the factory passes dim > 1 per tensor
         self.vel = [torch.zeros_like(p) for p in params]
 
     def current_sparsity(self, iteration: int) -> float:
@@ -64,9 +64,14 @@ class DGC(Algorithm):
                 u.masked_fill_(mask, 0.0)                                      # momentum factor masking
         return sent
 
-    def unsent_update(self, lr: float) -> list[torch.Tensor]:
-        """What each replica would apply on its own if it sent everything it holds back: lr × its accumulated
-        velocity, per tensor ``[L, n]`` (SkewScout travels models with it: the replicas themselves are identical)."""
+    @classmethod
+    def drift(cls, sparsity: float) -> float:
+        """An entry's update is kept back for about 1 / (1 - sparsity) iterations."""
+        return 1.0 / max(1e-12, 1.0 - float(sparsity))
+
+    def travel_view(self, lr: float) -> list[torch.Tensor]:
+        """What each replica holds back: lr × its accumulated velocity, per tensor ``[L, n]``. A partition's own
+        model is its replica minus this (SkewScout travels that one: the replicas themselves are identical)."""
         return [lr * v for v in self.vel]
 
     def state_dict(self):

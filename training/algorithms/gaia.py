@@ -17,7 +17,6 @@ class Gaia(Algorithm):
     name = "gaia"
     knob = "threshold"
     knob_grid = (0.02, 0.05, 0.10, 0.20, 0.30)
-    knob_follows_lr = True
 
     def __init__(self, params, comm, threshold: float = 0.1, staleness: int = 0, **kw):
         super().__init__(params, comm, **kw)

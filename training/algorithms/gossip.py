@@ -17,46 +17,44 @@ Bytes: at each gossip step every replica sends its whole model to each neighbour
 The communication knob SkewScout moves is ``gossip_every``. Shared BN statistics are gossiped with the same
 ``W`` at each gossip step (``sync_buffers``), not averaged over all replicas.
 
-The trainer builds ``W`` from the config's ``[topology]`` section (``name`` and the graph's options) and hands it
-over as ``topology``.
+``create_algorithm`` builds ``W`` once from the config's ``[topology]`` section (``name`` and the graph's options)
+and hands it over as ``topology``; a caller outside the factory passes ``training.topology.mixing_matrix(...)``.
 """
 from __future__ import annotations
 
 import torch
 
 from training.algorithms.base import BYTES_DENSE, Algorithm, register_algorithm
-from training.topology import degrees, mixing_matrix
+from training.topology import degrees
 
 
 @register_algorithm
 class DSGD(Algorithm):
     """D-PSGD: a plain local SGD step, then gossip with the neighbours every ``gossip_every`` iterations.
 
-    ``topology`` is a name from ``training.topology.TOPOLOGIES`` (``topology_opts`` go to its builder) or a
-    ``[K, K]`` doubly stochastic matrix. ``comm`` must offer ``mix(x [L, n], W [K, K]) -> [L, n]`` and
-    ``rank`` (the replica index of this process's first row)."""
+    ``topology`` is a ``[K, K]`` doubly stochastic mixing matrix (``training.topology.mixing_matrix``). ``comm``
+    must offer ``mix(x [L, n], W [K, K]) -> [L, n]`` and ``rank`` (the replica index of this process's first
+    row)."""
 
     name = "dsgd"
     knob = "gossip_every"
     knob_grid = (1, 2, 4, 8, 16)
     syncs_every_iteration = False
+    gossips = True
 
-    def __init__(self, params, comm, topology: str | torch.Tensor = "ring", topology_opts: dict | None = None,
-                 gossip_every: int = 1, **kw):
+    def __init__(self, params, comm, topology: torch.Tensor, gossip_every: int = 1, **kw):
         super().__init__(params, comm, **kw)
         if int(gossip_every) < 1:
             raise ValueError(f"gossip_every must be >= 1, got {gossip_every}")
         self.gossip_every = int(gossip_every)
-        self.W = self._matrix(topology, topology_opts or {}, comm.world).to(params[0].dtype)
+        self.W = self._check(topology, comm.world).to(params[0].dtype)
         L = params[0].shape[0]
         self.rows = torch.arange(comm.rank, comm.rank + L)
         self.degree = degrees(self.W)[self.rows].to(torch.float64)     # models sent per gossip, per local row
         self._since_gossip = 0
 
     @staticmethod
-    def _matrix(topology, opts: dict, K: int) -> torch.Tensor:
-        if isinstance(topology, str):
-            return mixing_matrix(topology, K, **opts)
+    def _check(topology, K: int) -> torch.Tensor:
         W = torch.as_tensor(topology, dtype=torch.float64)
         if W.shape != (K, K):
             raise ValueError(f"a mixing matrix for {K} replicas must be [{K}, {K}], got {list(W.shape)}")

@@ -6,11 +6,21 @@ from collections.abc import Callable
 from training.registry import Registry
 
 MODELS = Registry("model")
+PREFIXES: dict[str, Callable] = {}   # "timm" -> builder(name, **kwargs): model families named "<prefix>:<name>"
 
 
 def register_model(fn: Callable) -> Callable:
     """Function decorator: ``fn(num_classes=, in_chans=, img_size=, replicas=, ...)`` becomes model ``fn.__name__``."""
     return MODELS.register(fn)
+
+
+def register_model_prefix(prefix: str):
+    """Function decorator: ``fn(name, **kwargs)`` builds every model named ``"<prefix>:<name>"`` (timm_wrapper
+    registers ``timm`` and ``timm-gn``), so that this module never imports a model family."""
+    def wrap(fn: Callable) -> Callable:
+        PREFIXES[prefix] = fn
+        return fn
+    return wrap
 
 
 def list_models(pattern: str = "*") -> list[str]:
@@ -33,12 +43,9 @@ def create_model(name: str, **kwargs):
         >>> create_model("timm-gn:resnet18", num_classes=10, replicas=5)
     """
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
-    prefix, _, timm_name = name.partition(":")
-    if prefix in ("timm", "timm-gn") and timm_name:
-        from training.models.timm_wrapper import create_timm_model
-        if prefix == "timm-gn":
-            kwargs.setdefault("norm", "groupnorm")
-        return create_timm_model(timm_name, **kwargs)
+    prefix, _, family_name = name.partition(":")
+    if prefix in PREFIXES and family_name:
+        return PREFIXES[prefix](family_name, **kwargs)
     if name not in MODELS:
         raise ValueError(f"Unknown model {name!r}; models: {', '.join(list_models())}; "
                          "or 'timm:<name>' / 'timm-gn:<name>' for a timm model")

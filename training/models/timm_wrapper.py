@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from training.models.registry import register_model
+from training.models.registry import register_model, register_model_prefix
 
 TIMM_NORMS = ("default", "groupnorm")
 
@@ -101,10 +101,17 @@ class TimmReplicas(nn.Module):
         return [p.dim() - 1 for p in self.parameters()]
 
 
+@register_model_prefix("timm")
 def create_timm_model(model_name: str, norm: str = "default", **kwargs) -> TimmReplicas:
     """``create_timm_model("resnet18", norm="groupnorm", num_classes=10, replicas=5)``; the registry sends
-    ``timm:<name>`` and ``timm-gn:<name>`` here."""
+    ``timm:<name>`` here."""
     return TimmReplicas(model_name, norm=norm, **kwargs)
+
+
+@register_model_prefix("timm-gn")
+def create_timm_gn_model(model_name: str, **kwargs) -> TimmReplicas:
+    """``timm-gn:<name>``: the timm model with its BatchNorm2d swapped for GroupNorm."""
+    return create_timm_model(model_name, **{"norm": "groupnorm", **kwargs})
 
 
 TEST_RESNET = dict(stem_width=8, channels=(8, 8, 8, 8))   # timm's test_resnet is 373k parameters; this 15k

@@ -1,10 +1,9 @@
-"""What SkewScout measures, through ``TrainState``: a model scored after travelling to another partition, and
-the local models scored against the average that replaced them. Both return per-example correctness of the two
-models on the same fixed sample, so that the controller can gate on the paired differences' noise."""
+"""What SkewScout measures, through the ``TrainState`` a hook receives: a model scored after travelling to another
+partition, and the local models scored against the average that replaced them. Both return per-example correctness
+of the two models on the same fixed sample, so that the controller can gate on the paired differences' noise."""
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -17,27 +16,14 @@ def sample_sizes(state, partitions, sample_size: int, seed: int) -> list[int]:
     return [len(state.sample(k, sample_size, seed)[1]) for k in partitions]
 
 
-@contextmanager
-def with_unsent(state):
-    """Each replica as its partition would have it with its own unsent update applied (DGC: the accumulated
-    velocity that top-k has not sent, times the LR now). DGC's replicas apply only the exchanged average and stay
-    identical, so without this a travelled model would always score as the local one: the skew lives in what each
-    partition holds back. Other algorithms' replicas are left as they are."""
-    unsent = getattr(state.algorithm, "unsent_update", None)
-    if unsent is None:
-        yield
-        return
-    params = state.algorithm.params
-    kept = [p.clone() for p in params]
-    try:
-        with torch.no_grad():
-            for p, u in zip(params, unsent(state.lr_at(state.iteration))):
-                p.sub_(u)
-        yield
-    finally:
-        with torch.no_grad():
-            for p, k in zip(params, kept):
-                p.copy_(k)
+def held_models(state) -> nn.Module | None:
+    """Each replica as its partition holds it, when that differs from the replica (``Algorithm.travel_view``; DGC:
+    minus the accumulated velocity top-k has not sent, times the LR now), as a grouped copy; None where the
+    replicas are the partitions' models. DGC's replicas apply only the exchanged average and stay identical, so
+    without this a travelled model would always score as the local one: the skew lives in what each partition
+    holds back. The replicas themselves are never changed."""
+    view = state.algorithm.travel_view(state.lr)
+    return None if view is None else state.replicas.minus(view)
 
 
 def travel_and_score(state, pairs: list[tuple[int, int]], sample_size: int, seed: int) -> list[Pair]:
@@ -48,21 +34,21 @@ def travel_and_score(state, pairs: list[tuple[int, int]], sample_size: int, seed
     sizes = sample_sizes(state, [dst for _, dst in pairs], sample_size, seed)
     scores = torch.zeros(len(pairs), 2, max(sizes, default=0), dtype=torch.float64,
                          device=state.replicas.params[0].device)
-    with with_unsent(state):
-        arrived = state.comm.exchange(state.replicas.rows(), pairs)
-        for i, (src, dst) in enumerate(pairs):
-            if src in held:
-                state.count_travel(src)
-            if dst not in held:
-                continue
-            x, y = state.sample(dst, sample_size, seed)
-            correct = state.correctness(x, y)
-            scores[i, 0, :len(y)] = correct[:, held.index(dst)].to(scores)
-            if src in held:
-                scores[i, 1, :len(y)] = correct[:, held.index(src)].to(scores)
-            else:
-                visitor = state.replicas.visitor(arrived[i])
-                scores[i, 1, :len(y)] = state.correctness(x, y, model=visitor)[:, 0].to(scores)
+    own = held_models(state)
+    arrived = state.comm.exchange(state.replicas.rows(own), pairs)
+    for i, (src, dst) in enumerate(pairs):
+        if src in held:
+            state.count_travel(src)
+        if dst not in held:
+            continue
+        x, y = state.sample(dst, sample_size, seed)
+        correct = state.correctness(x, y, model=own)
+        scores[i, 0, :len(y)] = correct[:, held.index(dst)].to(scores)
+        if src in held:
+            scores[i, 1, :len(y)] = correct[:, held.index(src)].to(scores)
+        else:
+            visitor = state.replicas.visitor(arrived[i])
+            scores[i, 1, :len(y)] = state.correctness(x, y, model=visitor)[:, 0].to(scores)
     scores = state.comm.all_sum(scores).cpu()
     return [(scores[i, 0, :n], scores[i, 1, :n]) for i, n in enumerate(sizes)]
 

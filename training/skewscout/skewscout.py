@@ -1,7 +1,7 @@
 """The SkewScout hook: when to measure, what the measurement says, and where that moves the knob."""
 from __future__ import annotations
 
-from training.skewscout import probes
+import training.skewscout.probes as probes
 from training.skewscout.controller import Controller, paired_loss
 from training.skewscout.settings import SkewScoutConfig
 
@@ -20,7 +20,7 @@ class SkewScout:
     Pairs rotate (k → k+1+r mod K); both models are scored per example on a fixed sample of the receiving
     partition; loss = mean over pairs of max(0, local accuracy − travelled accuracy), with the standard error of
     the paired differences (``paired_loss``). DGC's replicas are identical (they apply only the exchanged
-    average): its models travel with their own unsent update applied (``probes.with_unsent``).
+    average): its models travel as their partitions hold them (``Algorithm.travel_view``, ``probes.held_models``).
 
     ``measure = "average"`` (not the paper's; FedAvg) scores, instead of a travelled model, the average the
     partitions are replaced by: each keeps its model from the step before the averaging and, once the average has
@@ -66,7 +66,7 @@ class SkewScout:
                 or state.iteration - self.last_travel >= self.at_least_every):
             return True
         algo_bytes, travel_bytes = state.bytes_sent()
-        cost = state.num_partitions * state.travel_bytes_per_model
+        cost = state.num_partitions * state.replicas.bytes_per_travel
         return travel_bytes + cost <= self.travel_budget * algo_bytes
 
     def __call__(self, state) -> None:
