@@ -74,13 +74,17 @@ def print_summary(summary: dict) -> None:
             print(text)
         if stage == "filter" and "vs_ground_truth" in out:
             print_filter_truth(out["vs_ground_truth"])
+    st = None
     if "geocode" in summary:
+        from pipeline.analytics import stats
+
+        st = stats(con, "continent", "ours")
+    if st and st["regions"]:       # none when no photo is kept yet (--stages without download)
         import numpy as np
 
         from flows.text import label_table
-        from pipeline.analytics import plot_heatmap, stats
+        from pipeline.analytics import plot_heatmap
 
-        st = stats(con, "continent", "ours")
         png = Path(demo["catalog"]).parent / "plots" / "heatmap_continent.png"
         png.parent.mkdir(parents=True, exist_ok=True)
         plot_heatmap(st["regions"], st["labels"], np.array(st["counts"]), png,
