@@ -80,6 +80,8 @@ def load_data(cfg, seed: int = 0) -> Data:
         name, options = cfg.pop("name", None), cfg
     else:
         name, options = cfg.name, cfg.options
+    if not name:
+        raise UserError(f"[data] names no dataset; set [data] name = one of: {', '.join(list_datasets())}")
     try:
         entry = DATASETS.lookup(name)
     except ValueError as e:
