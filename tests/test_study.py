@@ -463,6 +463,7 @@ def test_study_command_names_and_the_command_a_reader_reruns(capsys, tmp_path):
     assert reproduce_argv(["study", "--stop-after", "30", "--manifest-how", "demo x", "--json", "--seeds", "3"]) \
         == ["study", "--seeds", "3"]
     for argv, words in ((["--experiments", "F9"], "unknown F9"), (["--experiments", "F2,F6", "--quick"],
-                                                                  "--quick: F6 have no quick mode")):
+                                                                  "--quick: F6 have no quick mode"),
+                        (["--experiments", "F1", "--mnist", str(tmp_path / "nothing")], "nothing: no such file")):
         assert main(["study", "--out", str(tmp_path), *argv]) == 2
         assert words in capsys.readouterr().err

@@ -170,6 +170,10 @@ def run_study(out_dir: str | Path = "docs/study", *, quick: bool = False, seeds:
               manifest_how: str = "", stop_after: float | None = None) -> dict:
     """Run (or reuse) every run, write OUT/REPORT.md, its figures and summary.json; return the summary. ``mnist``:
     MNIST-10k's idx folder (F1, and F4's MNIST settings unless ``f4_mnist``)."""
+    for flag, path in (("--mnist", mnist), ("--f4-mnist", f4_mnist), ("--manifest", manifest)):
+        if path and not Path(path).exists():
+            raise UserError(f"{flag} {path}: no such file or folder; pass an existing one (paths are relative to "
+                            f"the current folder)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = data or {"name": "digits", "test_fraction": 0.25}
