@@ -198,3 +198,36 @@ def test_photo_geography_counts_equal_a_hand_written_join(catalog):
     by_continent = con.execute("SELECT continent, count(*) FROM photo_geography WHERE label = 'Kangaroo' "
                                "GROUP BY ALL ORDER BY 2 DESC").fetchall()
     assert by_continent[0][0] == "Oceania"
+
+
+def test_license_safe_default_and_hf_layout_without_images(synthetic, tmp_path):
+    """Fast tier: the default keeps only the open licenses and says so; `--licenses all` (ARR in) is a URL release;
+    either loads in `datasets` as train/test with a ClassLabel, and Flower finds the partitions (test no client)."""
+    import datasets
+    from flwr_datasets import FederatedDataset
+    from flwr_datasets.partitioner import NaturalIdPartitioner
+
+    from catalog.licenses import OPEN
+
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    con = connect(synthetic, read_only=True)
+    s = dict(partitioner="iid", num_partitions=3, require_images=False)
+    meta = export(con, tmp_path / "safe", tmp_path, ExportSettings(**s))
+    lic = meta["licenses"]
+    assert lic["requested"] == "open" and set(lic["photos"]) <= set(OPEN) and lic["left_out"]["arr"] > 0
+    assert lic["release"] == "images" and "All Rights Reserved photos are left out" in lic["why"]
+    m = pq.read_table(tmp_path / "safe" / "manifest.parquet").to_pandas()
+    assert m.photo_id.nunique() == sum(lic["photos"].values())
+    everything = export(con, tmp_path / "all", tmp_path, ExportSettings(**s, licenses="all"))
+    assert everything["release"] == "urls" and everything["licenses"]["left_out"] == {}
+    assert sum(everything["licenses"]["photos"].values()) == con.execute(
+        "SELECT count(DISTINCT photo_id) FROM dataset").fetchall()[0][0]
+    ds = datasets.load_dataset(str(tmp_path / "all"), cache_dir=str(tmp_path / "hf"))
+    assert set(ds) == {"train", "test"} and isinstance(ds["train"].features["label"], datasets.ClassLabel)
+    assert len(ds["test"]) == everything["photo_counts"]["test"]
+    fds = FederatedDataset(dataset=str(tmp_path / "all"),
+                           partitioners={"train": NaturalIdPartitioner(partition_by="partition_name")})
+    assert sorted(len(fds.load_partition(i, "train")) for i in range(3)) == sorted(
+        everything["photo_counts"][n] for n in everything["partition_names"])
+    with pytest.raises(UserError, match="is the data home"):
+        export(con, tmp_path, tmp_path, ExportSettings(**s))
