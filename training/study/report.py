@@ -86,10 +86,13 @@ def folders(planned: list[tuple[str, Planned]], runs_root: Path) -> dict[tuple, 
     return out
 
 
-def ready(planned: list[tuple[str, Planned]], results: dict, meta: metrics.StudyMeta) -> list[tuple[str, Planned]]:
+def ready(planned: list[tuple[str, Planned]], results: dict, meta: metrics.StudyMeta,
+          failed: frozenset = frozenset()) -> list[tuple[str, Planned]]:
     """The planned runs not yet finished that may train now: a treatment only when every tuning and control run
-    of its finding finished and the finding's precondition holds for its setting."""
-    waiting = {name for name, p in planned if p.role in GATED_ROLES and (name, p.key, p.seed) not in results}
+    of its finding finished (or ``failed``: its precondition is then measured on the others) and the finding's
+    precondition holds for its setting."""
+    waiting = {name for name, p in planned if p.role in GATED_ROLES
+               and (name, p.key, p.seed) not in results and (name, p.key, p.seed) not in failed}
     holds = {name: metrics.checks(name, results, meta) for name in {n for n, _ in planned} - waiting}
     out = []
     for name, p in planned:
@@ -124,7 +127,7 @@ def train(names: list[str], ctx: Context, f4: list[F4Setting], meta: metrics.Stu
         rows_of = {folder_of[k]: rows for k, rows in results.items()}
         fresh: dict[str, dict] = {}
         shared = 0
-        for name, p in ready(planned, results, meta):
+        for name, p in ready(planned, results, meta, frozenset(k for k, f in folder_of.items() if f in failed)):
             key, folder = (name, p.key, p.seed), folder_of[(name, p.key, p.seed)]
             if folder in rows_of:                       # same config as a finished run: its rows
                 results[key], shared = rows_of[folder], shared + 1
