@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 
 from catalog.errors import UserError
 from catalog.licenses import license_ids, load_licenses
-from pipeline.export import layout
 from pipeline.export.attribution import license_report, photo_page, write_attribution
 from pipeline.export.datasheet import removed_classes, write_datasheet
+from pipeline.export.layout import image_path, place, prepare
 from pipeline.export.publish import publish
 from pipeline.export.settings import ExportSettings
 from pipeline.export.splits import GROUPING, cap_per_owner, group_ids, grouped_test_split, test_share_by_class
@@ -79,7 +79,7 @@ def export(con, out_dir: str | Path, home: str | Path, settings: ExportSettings 
     t, left_out = _read(con, s)
     t = cap_per_owner(t, s.max_per_owner, s.seed)      # --max-per-owner, before the split
     out, home = Path(out_dir), Path(home)
-    layout.prepare(out, home)
+    prepare(out, home)
     ph = _photo_table(t)
     photo, plabel = ph["photo_id"].to_numpy(), ph["label_id"].to_numpy()
     owner = np.array([o if o is not None else f"photo:{p}" for o, p in zip(ph["owner"].to_pylist(), photo)], object)
@@ -168,8 +168,8 @@ def _place_images(out: Path, home: Path, ph: pa.Table, assign: np.ndarray, names
         if assign[i] == -2 or cat_path is None:
             continue
         split, part = ("test", "test") if assign[i] == -1 else ("train", names[assign[i]])
-        rel[i] = layout.image_path(split, part, pid, Path(cat_path.split("#")[-1]).suffix or ".jpg")
-        layout.place(home, out, cat_path, rel[i])
+        rel[i] = image_path(split, part, pid, Path(cat_path.split("#")[-1]).suffix or ".jpg")
+        place(home, out, cat_path, rel[i])
     return rel
 
 
