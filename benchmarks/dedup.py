@@ -18,8 +18,8 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 
-from pipeline.dedup import DEFAULT_THRESHOLD, all_pairs, candidate_pairs, group, hashing, pair_scores
-from pipeline.dedup.grouping import components
+from pipeline.dedup import DEFAULT_THRESHOLD, DedupSettings, all_pairs, candidate_pairs, group, hashing, pair_scores
+from pipeline.dedup.grouping import burst_pairs, components
 
 THRESHOLDS = (2, 4, 6, 8, 10)
 
@@ -44,8 +44,12 @@ def world_scores(seed: int, scale: float, div: int, processes: int) -> dict:
     h = hashing.phash_pixels(px)
     truth = np.where(w.burst_of >= 0, w.burst_of, w.photo_id)
     out = {"photos": w.num_photos, "copies": int((w.burst_of >= 0).sum())}
+    b = DedupSettings()
     for t in THRESHOLDS:
         out[t] = pair_scores(group(w.photo_id, h, t), truth)
+        more = burst_pairs(w.owner, w.date_taken, w.latitude, w.longitude, h, b.burst_seconds, b.burst_metres,
+                           b.burst_threshold)
+        out["bursts", t] = pair_scores(group(w.photo_id, h, t, more_pairs=more), truth)   # the stage's grouping
     return out
 
 
@@ -56,11 +60,16 @@ def quality(a) -> None:
           f"{res['tuning']['copies']} burst copies), evaluation seed {a.eval_seed} ({res['evaluation']['photos']} "
           f"photos, {res['evaluation']['copies']} copies); images {'z' if a.div == 1 else f'z/{a.div}'}")
     print(f"{'threshold':>9} | {'tuning P':>8} {'R':>6} | {'evaluation P':>12} {'R':>6} | pairs found/true (eval)")
-    for t in THRESHOLDS:
-        tu, ev = res["tuning"][t], res["evaluation"][t]
-        mark = "  <- default" if t == DEFAULT_THRESHOLD else ""
-        print(f"{t:>9} | {tu['precision']:>8.3f} {tu['recall']:>6.3f} | {ev['precision']:>12.3f} {ev['recall']:>6.3f} "
-              f"| {ev['pairs_found']}/{ev['pairs_true']}{mark}")
+    for rule in ("hash only", "bursts"):
+        print(f"{rule}" + (f" (+ one owner's shots within {DedupSettings().burst_seconds} s and "
+                           f"{DedupSettings().burst_metres} m, pHash within {DedupSettings().burst_threshold} bits)"
+                           if rule == "bursts" else ""))
+        for t in THRESHOLDS:
+            key = t if rule == "hash only" else ("bursts", t)
+            tu, ev = res["tuning"][key], res["evaluation"][key]
+            mark = "  <- default" if t == DEFAULT_THRESHOLD else ""
+            print(f"{t:>9} | {tu['precision']:>8.3f} {tu['recall']:>6.3f} | {ev['precision']:>12.3f} "
+                  f"{ev['recall']:>6.3f} | {ev['pairs_found']}/{ev['pairs_true']}{mark}")
 
 
 def synthetic(n: int, seed: int = 0) -> np.ndarray:

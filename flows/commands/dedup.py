@@ -14,6 +14,11 @@ def add_arguments(p) -> None:
     p.add_argument("--threshold", type=int,
                    help=f"join images whose 64-bit pHashes differ in at most this many bits (default {d.threshold}; "
                         "docs/dedup.md says why)")
+    p.add_argument("--burst-seconds", type=float,
+                   help=f"also join one owner's shots taken this close in time (default {d.burst_seconds}; 0: off) ...")
+    p.add_argument("--burst-metres", type=float, help=f"... and in place (default {d.burst_metres}) ...")
+    p.add_argument("--burst-threshold", type=int,
+                   help=f"... whose pHashes differ in at most this many bits (default {d.burst_threshold})")
     p.add_argument("--batch-size", type=int, help=f"images hashed per batch and catalog write (default {d.batch_size})")
     p.add_argument("--threads", type=int, help="decoding threads (default: one per CPU core)")
     p.add_argument("--rehash", action="store_true", default=None,

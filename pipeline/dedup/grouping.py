@@ -5,6 +5,10 @@ Split the 64 bits into ``threshold + 1`` bands. Two hashes within Hamming distan
 bucket in some band. Candidates are the pairs of each bucket; each is verified by its real distance, and the
 verified pairs are closed transitively (connected components), so a burst whose first and last shots drifted
 apart still forms one group. ``all_pairs`` is the exact O(n²) reference the banded search is checked against.
+
+``burst_pairs`` adds what curators of photo collections (and camera-trap datasets, as "sequences") group by: shots
+by one owner, seconds and metres apart, whose images are merely similar (a looser hash threshold), since a
+reframed shot of a burst can move pHash's low frequencies past the threshold that keeps unrelated photos apart.
 """
 from __future__ import annotations
 
@@ -67,6 +71,32 @@ def all_pairs(hashes: np.ndarray, threshold: int, chunk: int = 2048):
         yield i[keep], j[keep], d[i[keep] - a, j[keep]]
 
 
+def burst_pairs(owner, taken, latitude, longitude, hashes, seconds: float, metres: float, threshold: int):
+    """Yield (i, j, distance) of photos by one owner taken at most ``seconds`` and ``metres`` apart whose pHashes
+    differ in at most ``threshold`` bits. Photos without an owner, a time taken or coordinates take no part (NaN /
+    None). Sorted by (owner, time taken), pairs at offset 1, 2, … until an offset finds none within ``seconds``."""
+    owner = np.asarray(owner, dtype=object)
+    taken, lat, lon = (np.asarray(x, np.float64) for x in (taken, latitude, longitude))
+    h = np.asarray(hashes, np.uint64)
+    ok = np.flatnonzero((owner != None) & np.isfinite(taken) & np.isfinite(lat) & np.isfinite(lon))  # noqa: E711
+    if seconds <= 0 or len(ok) < 2:
+        return
+    code = np.unique(owner[ok].astype(str), return_inverse=True)[1].ravel()
+    order = np.lexsort((taken[ok], code))
+    idx, code, t = ok[order], code[order], taken[ok][order]
+    for off in range(1, len(idx)):
+        near = np.flatnonzero((code[off:] == code[:-off]) & (t[off:] - t[:-off] <= seconds))
+        if not len(near):
+            return
+        i, j = idx[near], idx[near + off]
+        dy = (lat[i] - lat[j]) * 111_320.0
+        dx = ((lon[i] - lon[j] + 180.0) % 360.0 - 180.0) * 111_320.0 * np.cos(np.radians((lat[i] + lat[j]) / 2))
+        d = np.bitwise_count(h[i] ^ h[j])
+        keep = (np.hypot(dx, dy) <= metres) & (d <= threshold)
+        if keep.any():
+            yield i[keep], j[keep], d[keep]
+
+
 def components(n: int, pairs) -> np.ndarray:
     """Component label per item from an iterable of (i, j, distance) arrays: transitive closure of the pairs."""
     parts = list(pairs)
@@ -76,11 +106,13 @@ def components(n: int, pairs) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
-def group(photo_ids: np.ndarray, hashes: np.ndarray, threshold: int, *, exact: bool = False) -> np.ndarray:
-    """group_id per photo: the smallest photo id of its near-duplicate group (its own id when it has none)."""
+def group(photo_ids: np.ndarray, hashes: np.ndarray, threshold: int, *, exact: bool = False,
+          more_pairs=()) -> np.ndarray:
+    """group_id per photo: the smallest photo id of its near-duplicate group (its own id when it has none);
+    ``more_pairs`` (e.g. ``burst_pairs``) are joined too."""
     photo_ids = np.asarray(photo_ids, np.int64)
     find = all_pairs if exact else candidate_pairs
-    comp = components(len(photo_ids), find(hashes, threshold))
+    comp = components(len(photo_ids), [*find(hashes, threshold), *more_pairs])
     smallest = np.full(comp.max() + 1 if len(comp) else 0, np.iinfo(np.int64).max, np.int64)
     np.minimum.at(smallest, comp, photo_ids)
     return smallest[comp]

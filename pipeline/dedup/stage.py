@@ -11,7 +11,7 @@ import pyarrow as pa
 from catalog.db import arrow_transaction, write_arrow
 from catalog.images import open_image
 from pipeline.dedup.evaluate import burst_truth, pair_scores
-from pipeline.dedup.grouping import candidate_pairs, components
+from pipeline.dedup.grouping import burst_pairs, candidate_pairs, components
 from pipeline.dedup.hashing import METHOD, phash_pixels, pixels
 from pipeline.dedup.settings import DedupSettings
 
@@ -54,10 +54,10 @@ def hash_images(con, home, settings: DedupSettings, show_progress: bool = True) 
             "hashes_per_s": round(hashed / dt, 1) if hashed and dt > 0 else 0.0}
 
 
-def group_hashes(photo_ids: np.ndarray, hashes: np.ndarray, threshold: int) -> pa.Table:
-    """The ``duplicate_groups`` rows (groups of two or more) of these hashes."""
+def group_hashes(photo_ids: np.ndarray, hashes: np.ndarray, threshold: int, more_pairs=()) -> pa.Table:
+    """The ``duplicate_groups`` rows (groups of two or more) of these hashes (and of ``more_pairs``: bursts)."""
     photo_ids, hashes = np.asarray(photo_ids, np.int64), np.asarray(hashes, np.uint64)
-    comp = components(len(photo_ids), candidate_pairs(hashes, threshold))
+    comp = components(len(photo_ids), [*candidate_pairs(hashes, threshold), *more_pairs])
     sizes = np.bincount(comp) if len(comp) else np.zeros(0, np.int64)
     member = np.flatnonzero(sizes[comp] >= 2) if len(comp) else np.zeros(0, np.int64)
     c = comp[member]
@@ -80,10 +80,14 @@ def dedup_catalog(con, home, settings: DedupSettings | None = None, show_progres
     settings = settings or DedupSettings()
     out = hash_images(con, home, settings, show_progress)
     t0 = time.perf_counter()
-    got = con.execute("SELECT photo_id, phash FROM image_hashes WHERE method = ? ORDER BY photo_id",
-                      [METHOD]).fetchnumpy()
-    ids, hs = np.asarray(got["photo_id"], np.int64), np.asarray(got["phash"], np.uint64)
-    groups = group_hashes(ids, hs, settings.threshold)
+    got = con.execute("SELECT h.photo_id, h.phash, p.owner, epoch(p.date_taken) AS taken, p.latitude, p.longitude "
+                      "FROM image_hashes h LEFT JOIN photos p USING (photo_id) WHERE h.method = ? ORDER BY photo_id",
+                      [METHOD]).fetch_df()
+    ids, hs = got["photo_id"].to_numpy(np.int64), got["phash"].to_numpy(np.uint64)
+    meta = [got[c].to_numpy(np.float64, na_value=np.nan) for c in ("taken", "latitude", "longitude")]
+    bursts = burst_pairs(got["owner"].to_numpy(object), *meta, hs, settings.burst_seconds, settings.burst_metres,
+                         settings.burst_threshold)
+    groups = group_hashes(ids, hs, settings.threshold, bursts)
     with arrow_transaction(con, groups, "_groups"):
         con.execute("DELETE FROM duplicate_groups")
         con.execute("INSERT INTO duplicate_groups (photo_id, group_id, is_representative, group_size, distance, "
