@@ -85,23 +85,33 @@ def run_stage(name: str, cfg, prefect: bool = True) -> dict:
     """One stage of ``cfg`` with its summary and time; ``prefect=False`` runs the same pipeline function without
     Prefect (a stage whose function takes no ``prefect`` argument runs only under Prefect)."""
     fn = get_stage(name).function()
+    if not prefect:
+        _check_plain([name])
     t0 = time.perf_counter()
-    if "prefect" in inspect.signature(fn).parameters:
-        out = fn(cfg, prefect=prefect)
-    elif prefect:
-        out = fn(cfg)
-    else:
-        raise UserError(f"stage {name}: runs only as a Prefect task; drop --no-prefect or leave {name} out of "
-                        f"--stages")
+    out = fn(cfg, prefect=prefect) if _takes_prefect(fn) else fn(cfg)
     out = dict(out or {})
     out["seconds"] = round(time.perf_counter() - t0, 2)
     return out
 
 
+def _takes_prefect(fn) -> bool:
+    return "prefect" in inspect.signature(fn).parameters
+
+
+def _check_plain(names) -> None:
+    only = [n for n in names if not _takes_prefect(get_stage(n).function())]
+    if only:
+        raise UserError(f"stage {only[0]}: runs only as a Prefect task; drop --no-prefect or leave {only[0]} out "
+                        f"of --stages")
+
+
 def run_stages(cfg, prefect: bool = True, log: Callable[[str], None] | None = None) -> dict[str, dict]:
     """Every stage in ``cfg.stages``, in pipeline order: ``{stage: its summary and seconds}``."""
+    names = in_order(cfg.stages)
+    if not prefect:
+        _check_plain(names)                 # before the first stage runs, not after an hour of crawling
     summary: dict[str, dict] = {}
-    for name in in_order(cfg.stages):
+    for name in names:
         summary[name] = run_stage(name, cfg, prefect)
         if log:
             log(f"stage {name} done in {summary[name]['seconds']:.1f} s")

@@ -118,6 +118,31 @@ def test_a_wrong_setting_is_one_line(toy, catalog, capsys, argv, message):
         "SELECT table_name FROM information_schema.tables").fetchall()}
 
 
+def prefect_only_stage(cfg) -> dict:
+    raise AssertionError("must not run under --no-prefect")
+
+
+def test_no_prefect_refuses_a_prefect_only_stage_before_any_stage_runs(toy, catalog, capsys):
+    from flows.cli import main
+
+    toy.register_stage("late", ToySettings, prefect_only_stage, "a stage without a plain path", after="toy")
+    assert main(["build", "--catalog", str(catalog), "--stages", "toy,late", "--no-prefect"]) == 2
+    assert capsys.readouterr().err.strip() == ("flickr-mammal: error: stage late: runs only as a Prefect task; drop "
+                                               "--no-prefect or leave late out of --stages")
+    assert "toy" not in {t for (t,) in duckdb.connect(str(catalog), read_only=True).execute(
+        "SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+def test_every_registered_stage_runs_with_and_without_prefect():
+    """`build --no-prefect` runs every stage: each function takes ``prefect``."""
+    import inspect
+
+    from flows.stages import STAGES
+
+    for name, st in STAGES.items():
+        assert "prefect" in inspect.signature(st.function()).parameters, name
+
+
 def test_a_wrong_config_file_is_one_line(toy, catalog, tmp_path, capsys):
     from flows.cli import main
 
