@@ -191,6 +191,8 @@ def test_croissant_metadata_validates(safe):
     doc = json.loads((out / "metadata.json").read_text())
     classes = next(r for r in doc["recordSet"] if r["name"] == "classes")
     assert len(classes["data"]) == meta["num_classes"]
+    photos = list(ds.records("photos"))                              # mlcroissant reads manifest.parquet through it
+    assert len(photos) == meta["rows"] and {r["photos/split"] for r in photos} == {b"train", b"test"}
 
 
 def _tar_members(path) -> dict[str, bytes]:
