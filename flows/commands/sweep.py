@@ -1,11 +1,14 @@
 """`flickr-mammal sweep`."""
 from __future__ import annotations
 
+from training import registered
+
 HELP = "run a static grid of an algorithm's knob (resumable) and report the Oracle: least bytes to the target accuracy"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("config", help="TOML config whose [algorithm] is gaia, fedavg or dgc")
+    p.add_argument("config", help=f"TOML config whose [algorithm] has a knob to grid: "
+                                  f"{', '.join(registered.SWEEPABLE)}")
     p.add_argument("--grid", help="comma-separated knob values (default: the paper's grid)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
     p.add_argument("--out", default=None, help="sweep folder (default runs/sweep-<config name>)")

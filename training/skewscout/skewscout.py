@@ -65,9 +65,9 @@ class SkewScout:
         if (self.measure == "average" or self.travel_budget is None
                 or state.iteration - self.last_travel >= self.at_least_every):
             return True
-        algo_bytes, travel_bytes = state.bytes_sent()
+        sent_algorithm, sent_travel = state.bytes_sent()
         cost = state.num_partitions * state.replicas.bytes_per_travel
-        return travel_bytes + cost <= self.travel_budget * algo_bytes
+        return sent_travel + cost <= self.travel_budget * sent_algorithm
 
     def __call__(self, state) -> None:
         if self._before is not None:               # the averaging has just happened
