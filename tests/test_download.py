@@ -200,15 +200,14 @@ def test_retry_failed_never_overwrites_a_kept_shard(layouts, served, tmp_path):
 
 
 @pytest.mark.slow
-def test_export_names_the_layout_it_needs(layouts):
+def test_export_reads_webdataset_members(layouts):
+    """A WebDataset catalog exports: the export extracts its images (issue 21; tests/test_export_ecosystem.py)."""
     from pipeline.export import ExportSettings, export
 
     home, _ = layouts["wds_a"]
-    with pytest.raises(UserError, match=r"^\d+ of the dataset's images are WebDataset tar members \(e\.g\. shards/"
-                                        r".*export and train need the files layout: download with "
-                                        r"--output-format files$"):
-        export(connect(home / "catalog.duckdb"), home / "export", home,
-               ExportSettings(partitioner="iid", num_partitions=2))
+    meta = export(connect(home / "catalog.duckdb"), home / "export", home,
+                  ExportSettings(partitioner="iid", num_partitions=2, licenses="all", private=True))
+    assert meta["release"] == "private" and len(list((home / "export" / "images").rglob("*.jpg"))) > 0
 
 
 def test_a_few_photos_in_both_layouts_read_back_through_catalog_images(served, tmp_path):
