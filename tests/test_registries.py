@@ -56,7 +56,9 @@ def test_config_loads_without_torch():
 
 
 def test_train_help_names_every_registered_entry_without_torch():
-    assert registered.written() == registered.live(), "run `python -m training.registered` after registering"
+    names = registered.live()
+    assert registered.written() == names, "run `python -m training.registered` after registering"
+    assert registered.docs_written() == registered.docs_block(names), "run `python -m training.registered`"
     r = subprocess.run([PYTHON, "-c", "import flows.commands.train as t, sys; print(t.DESCRIPTION); "
                         "assert 'torch' not in sys.modules"], cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
