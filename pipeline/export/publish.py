@@ -42,9 +42,9 @@ def publish(out: Path, records: pa.Table, summary: dict, settings) -> dict:
     title = f"Flickr-Mammal ({summary['partitioner']}{', ' + summary['level'] if summary['level'] else ''})"
     splits = records["split"].to_pylist()
     present = sorted(set(records["label"].to_pylist()))
-    description = (f"Geotagged Flickr photos of {len(present)} mammal classes (of {summary['num_classes']} in the "
-                   f"catalogue), {summary['num_partitions']} {summary['partitioner']} partitions and an owner-grouped "
-                   f"test split, for decentralized learning under non-IID data.")
+    description = (f"Geotagged Flickr photos of {len(present)} mammal classes (of {len(summary['class_names'])} in "
+                   f"the catalogue), {summary['num_partitions']} {summary['partitioner']} partitions and an "
+                   f"owner-grouped test split, for decentralized learning under non-IID data.")
     write_croissant(out, title=title, description=description, names=names, with_image=with_image,
                     license_urls=[by[s].url or f"{s}: no license URL" for s in lic["photos"] if s in by])
     counts = sorted(summary["photo_counts"].items(), key=lambda kv: (kv[0] == "test", kv[0]))
