@@ -275,7 +275,7 @@ def test_cli_verb_prints_json_summary(deduped, capsys):
 @pytest.mark.slow
 def test_offline_world_end_to_end_crawl_download_dedup(tmp_path):
     """The real path: crawl the offline service, download through HTTP into WebDataset shards, dedup; the bursts
-    are found at the documented threshold with precision >= 0.95 and recall >= 0.9."""
+    are found at the documented settings with precision >= 0.95 and recall >= 0.98."""
     from pipeline.crawl import CrawlSettings, Credentials, crawl
     from pipeline.download import DownloadSettings, download
     from pipeline.sim import DEMO_API_KEY, DEMO_API_SECRET, SimServer
@@ -293,4 +293,4 @@ def test_offline_world_end_to_end_crawl_download_dedup(tmp_path):
     s = out["vs_sim_bursts"]
     print("end to end:", out)
     assert out["images"] > 300 and s["pairs_true"] > 30, (out, s)
-    assert s["precision"] >= 0.95 and s["recall"] >= 0.9, s
+    assert s["precision"] >= 0.95 and s["recall"] >= 0.98, s
