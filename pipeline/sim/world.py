@@ -196,6 +196,6 @@ class World:
 
     def fingerprint(self) -> str:
         h = hashlib.sha256()
-        for a in (self.photo_id, self.true_label, self.latitude, self.date_upload, self.burst_of):
+        for a in (self.photo_id, self.true_label, self.latitude, self.date_upload, self.burst_of, self.owner):
             h.update(np.ascontiguousarray(a).tobytes())
         return h.hexdigest()[:16]
