@@ -298,3 +298,42 @@ def test_a_dataset_entry_carries_its_facts(digits):
     x = torch.cat([digits.x_train, digits.x_test])
     assert abs(float(x.mean())) < 0.1 and abs(float(x.std()) - 1) < 0.2     # normalised with the entry's mean, std
     assert {"cifar10", "digits", "imagefolder", "manifest", "mnist"} <= set(list_datasets())
+
+
+def test_a_hook_records_through_its_state_and_the_trainer_takes_it_back(tmp_path, digits):
+    """A hook gets a value (not the trainer): what it records and the travel it counts land in the row and the
+    trainer's Traffic counter after it returns; changing the value changes nothing else."""
+    t = trainer(cfg(solver={"iterations": 4}, run={"eval_every": 4}), tmp_path / "h", data=digits)
+    seen = []
+
+    def hook(state):
+        seen.append((state.iteration, state.lr, state.bytes_sent()))
+        state.record({"probe": state.iteration})
+        state.count_travel(0)
+        state.iteration = -1
+    t.add_hook(2, hook)
+    rows = t.run(resume=False)
+    one = t.replicas.bytes_per_travel
+    assert [(it, lr) for it, lr, _ in seen] == [(2, t.lr_at(2)), (4, t.lr_at(4))] and t.iteration == 4
+    assert seen[1][2][1] == one                                 # the first call's travel, counted by then
+    assert rows[-1]["probe"] == 4 and rows[-1]["bytes_travel"] == 2 * one
+    assert rows[-1]["bytes"] == rows[-1]["bytes_algorithm"] + 2 * one and float(t.traffic.travel[0]) == 2 * one
+
+
+def test_the_travel_probe_scores_dgcs_held_back_models_and_leaves_the_replicas_alone(tmp_path, digits):
+    from training.skewscout import probes
+
+    t = trainer(cfg(algorithm={"name": "dgc", "sparsity": 0.99}, solver={"iterations": 3}), tmp_path / "d",
+                data=digits)
+    t.run(resume=False)
+    before = [p.detach().clone() for p in t.replicas.params]
+    state = t.hook_state()
+    view = t.algo.travel_view(state.lr)
+    assert view is not None and any(float(v.abs().sum()) > 0 for v in view)
+    scores = probes.travel_and_score(state, [(0, 1), (1, 2), (2, 0)], 30, 0)
+    assert len(scores) == 3 and all(a.shape == b.shape for a, b in scores)
+    assert all(torch.equal(a, p) for a, p in zip(before, t.replicas.params))     # nothing edited in place
+    assert float(state.travel.sum()) == 3 * t.replicas.bytes_per_travel
+    held = probes.held_models(state)
+    for p, q, v in zip(held.parameters(), t.replicas.params, view):
+        assert torch.allclose(p.view(t.replicas.count, -1), q.view(t.replicas.count, -1) - v)
