@@ -323,10 +323,11 @@ def test_every_planned_config_is_a_valid_training_config():
     """F1, F5 (the manifest's data section replaces digits' whole: a digits key left in it would be refused), F6's
     topologies, F7 at a chosen point and F8 parse as training configs."""
     from training.config import parse_config
-    from training.study.experiments import F7_GRID, Context, f1, f5, f6, f7, f8
+    from training.study.experiments import F7_GRID, F7_STALENESS, Context, f1, f5, f6, f7, f8
 
     ctx = Context(seeds=1, mnist="mnist-dir", manifest="export/manifest.parquet")
-    tuned = {("F7", ("tuning", m, lr, s), 0): [{"acc_mean": 0.9}] for m, lr in F7_GRID for s in (0, 32)}
+    tuned = {("F7", ("tuning", m, lr, s), 0): [{"acc_mean": 0.9}] for m, lr in F7_GRID
+             for s in (0, F7_STALENESS[-1])}
     runs = [p for fn in (f1, f5, f6, f8) for p in fn(ctx, {})] + list(f7(ctx, tuned))
     assert {p.role for p in runs} == {"run", "tuning", "control", "treatment"}
     for p in runs:
@@ -402,10 +403,10 @@ def test_f7_chooses_its_operating_point_on_iid_tuning_runs_and_judges_the_growth
 
     ctx = Context(seeds=2)
     assert {p.role for p in f7(ctx, {})} == {"tuning"} and f7_choice({}) is None
-    # momentum 0.9 collapses at s = 32 at both LRs; (0.5, 0.05) keeps 95% of its s = 0 accuracy: it is chosen
+    # momentum 0.9 collapses at the largest s at both LRs; (0.5, 0.05) keeps 95% of its s = 0 accuracy: it is chosen
     tuned = {("F7", ("tuning", m, lr, s), 0): _runs(0.9 if s == 0 or m < 0.9 else 0.2) for m, lr in F7_GRID
-             for s in (0, 32)}
-    tuned[("F7", ("tuning", 0.5, 0.05, 32), 0)] = _runs(0.855)
+             for s in (0, F7_STALENESS[-1])}
+    tuned[("F7", ("tuning", 0.5, 0.05, F7_STALENESS[-1]), 0)] = _runs(0.855)
     assert f7_choice(tuned) == (0.5, 0.05)
     runs = [p for p in f7(ctx, tuned) if p.role != "tuning"]
     assert {(p.config["solver"]["momentum"], p.config["solver"]["lr"]) for p in runs} == {(0.5, 0.05)}
@@ -420,7 +421,7 @@ def test_f7_chooses_its_operating_point_on_iid_tuning_runs_and_judges_the_growth
     f7s = mb.f7_summary(results, 2)
     assert [round(e.points.mean, 6) for e in mb.f7_extras(f7s, "fixed")] == [2.0, 4.0, 6.0]
     assert mb.f7_verdict(f7s, "fixed") == "reproduced"
-    unstable = results | {("F7", ("iid", "random", 32), x): _runs(0.5) for x in range(2)}   # IID collapses
+    unstable = results | {("F7", ("iid", "random", F7_STALENESS[-1]), x): _runs(0.5) for x in range(2)}   # IID fails
     assert mb.f7_verdict(mb.f7_summary(unstable, 2), "random") == "not testable here"
     again = mb.f7_from_json(json.loads(json.dumps(dataclasses.asdict(f7s))))
     assert again == f7s
@@ -457,6 +458,17 @@ def test_the_report_is_portable_and_an_older_summary_renders_without_machine_pat
         in text
     assert (tmp_path / "f8_remedies.png").stat().st_size > 10_000
     assert render_only(tmp_path) == out                              # rendering its own output changes nothing
+
+
+def test_a_checkpoint_left_by_another_config_is_not_resumed(tmp_path):
+    from training.study.report import drop_foreign_checkpoint
+
+    (tmp_path / "config.json").write_text(json.dumps({"solver": {"lr": 0.02}}, indent=2, sort_keys=True))
+    (tmp_path / "checkpoint.pt").write_bytes(b"x")
+    drop_foreign_checkpoint(tmp_path, {"solver": {"lr": 0.02}})
+    assert (tmp_path / "checkpoint.pt").exists()                   # its own run, killed: resumed
+    drop_foreign_checkpoint(tmp_path, {"solver": {"lr": 0.005}})
+    assert not (tmp_path / "checkpoint.pt").exists()
 
 
 def test_study_command_names_and_the_command_a_reader_reruns(capsys, tmp_path):

@@ -139,6 +139,8 @@ def train(names: list[str], ctx: Context, f4: list[F4Setting], meta: metrics.Stu
             print(f"stopping: {len(fresh)} runs left untrained after {stop_after:.0f} s", flush=True)
             return results, folder_of
         todo = list(fresh.items())
+        for folder, cfg in todo:
+            drop_foreign_checkpoint(Path(folder), cfg)
         try:
             run_all([(cfg, folder) for folder, cfg in todo], jobs,
                     on_done=lambda i, rows, todo=todo: print(f"  {todo[i][0]}: {rows[-1]['acc_mean']:.3f} "
@@ -152,6 +154,14 @@ def train(names: list[str], ctx: Context, f4: list[F4Setting], meta: metrics.Stu
                 for k, f in folder_of.items():
                     if f == folder:
                         results[k] = rows
+
+
+def drop_foreign_checkpoint(folder: Path, config: dict) -> None:
+    """A run killed in this folder under another config (a changed experiment) left a checkpoint the trainer would
+    resume as if it were this run's: remove it so that the run starts afresh."""
+    saved = folder / "config.json"
+    if saved.exists() and json.loads(saved.read_text()) != json.loads(json.dumps(config, default=str)):
+        (folder / "checkpoint.pt").unlink(missing_ok=True)
 
 
 def manifest_photos(manifest: str | None) -> dict[str, int]:
