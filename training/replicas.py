@@ -81,6 +81,16 @@ class Replicas:
         return self.single
 
     @torch.no_grad()
+    def replica_as_single(self, k: int, model: nn.Module | None = None) -> nn.Module:
+        """The single model set to replica ``k`` of ``model`` (a grouped model laid out as the replicas, default
+        the trained ones): evaluation scores replicas one at a time when a grouped pass would not fit its budget."""
+        model = self.model if model is None else model
+        for t1, tk in zip(list(self.single.parameters()) + bn_statistics(self.single),
+                          list(model.parameters()) + bn_statistics(model)):
+            t1.copy_(tk.view(self.count, -1)[k].view_as(t1))
+        return self.single
+
+    @torch.no_grad()
     def visitor(self, row: torch.Tensor) -> nn.Module:
         """A copy of this (one-replica) model holding a flattened replica that travelled here."""
         model = copy.deepcopy(self.model)
