@@ -75,3 +75,25 @@ def test_overrides_and_missing_sections_are_read_once_the_same_way(tmp_path):
     with pytest.raises(UserError, match=r"^\[data\] names no dataset; set \[data\] name = one of: cifar10, digits"):
         from training.runner import train
         train(read_config(empty), tmp_path / "empty")
+
+
+@pytest.mark.slow
+def test_the_train_task_under_a_prefect_server_returns_the_record(tmp_path, prefect_harness):
+    """The task proper (not ``.fn``), inside a flow on a temporary Prefect API: it takes the TrainConfig and returns
+    the same TrainRecord as a call without Prefect."""
+    from prefect import flow
+
+    from flows.train import train_task
+
+    path = tmp_path / "tiny.toml"
+    path.write_text(TOML)
+    cfg = read_config(path)
+
+    @flow(name="train-entry-test")
+    def one_run():
+        return train_task(cfg, str(tmp_path / "prefect"), resume=False)
+
+    rec = one_run()
+    plain = train_task.fn(cfg, str(tmp_path / "plain"), resume=False)
+    a, b = _same(rec.as_dict(), plain.as_dict())
+    assert a == b and rec.algorithm == "bsp"
