@@ -25,7 +25,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from flows.commands.common import print_json
-    from training.runner import load_config
+    from training.config import load_config
     from training.sweep import sweep
 
     cfg = load_config(args.config, args.overrides)
