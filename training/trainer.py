@@ -102,7 +102,7 @@ class Trainer:
             if self.replicas.buffers and self.cfg.model.bn_stats == "shared" and self.algo.syncs_at(self.iteration):
                 sent = sent + self.algo.sync_buffers([b.view(L, -1) for b in self.replicas.buffers],
                                                      self.replicas.buffer_bytes)
-        self.traffic.algorithm += sent.to(torch.float64)
+        self.traffic.algorithm += sent.to("cpu", torch.float64)        # the counter lives on the CPU
         return float(losses.detach().mean())
 
     def _record(self, loss: float) -> dict:
