@@ -397,6 +397,31 @@ def test_treatments_wait_for_their_controls_and_train_only_where_the_preconditio
     assert [(p.key, p.seed) for _, p in now if p.role == "treatment"] == [(("ring", "qgm"), 0), (("ring", "qgm"), 1)]
 
 
+def test_the_study_trains_in_stages_reads_its_cache_and_a_stopped_one_says_what_is_left(tmp_path, monkeypatch):
+    from training.study import report
+    from training.study.experiments import Context
+    from training.study.running import run_key, version_of
+
+    trained = []
+
+    def fake_run_all(runs, jobs, on_done=None):
+        for cfg, folder in runs:
+            algo, part = cfg["algorithm"]["name"], cfg["partition"]["name"]
+            acc = {"bsp": 0.95, "dsgdm": 0.85 if part == "label-exclusive" else 0.945, "qgm": 0.93}[algo]
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            (Path(folder) / "done.json").write_text(json.dumps({"run_key": run_key(cfg, version_of(cfg)),
+                                                                 "rows": _runs(acc)}))
+            trained.append(folder)
+    monkeypatch.setattr(report, "run_all", fake_run_all)
+    ctx, meta = Context(seeds=1), _meta(seeds=1)
+    results, _, left = report.train(["F6"], ctx, [], meta, tmp_path / "runs")
+    assert len(trained) == 5 and left == {}            # 4 controls, then QGM on the ring only (social: no gap)
+    again, _, left = report.train(["F6"], ctx, [], meta, tmp_path / "runs", stop_after=0)
+    assert again == results and len(trained) == 5 and left == {}          # all from the cache, nothing trained
+    stopped, _, left = report.train(["F6"], ctx, [], meta, tmp_path / "empty", stop_after=0)
+    assert stopped == {} and left == {"F6": 6}
+
+
 def test_f7_chooses_its_operating_point_on_iid_tuning_runs_and_judges_the_growth():
     from training.study import metrics_beyond as mb
     from training.study.experiments import F7_GRID, F7_STALENESS, Context, f7, f7_choice

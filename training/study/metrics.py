@@ -107,6 +107,7 @@ class StudyMeta:
     engine: dict = field(default_factory=dict)   # the code versions runs are keyed by: "static", "skewscout"
     manifest_photos: dict = field(default_factory=dict)   # photos per partition and "test" (manifest.json)
     manifest_how: str = ""            # the command that built the manifest
+    pending_runs: int = 0             # runs the finding still wanted when the invocation stopped (--stop-after)
 
 
 @dataclass

@@ -33,6 +33,7 @@ from training.study.protocol import FEDAVG_GRID, GAIA_GRID, MIN_AVERAGINGS
 from training.study.template import fill, parse_blocks, pct, points
 
 __all__ = ["fill", "parse_blocks", "render"]
+FINDINGS = ("F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8")
 
 
 def render(summary: StudySummary) -> str:
@@ -60,6 +61,10 @@ def render(summary: StudySummary) -> str:
         parts.append(render_beyond.f8_section(summary.f8, m("F8")))
     for name in summary.skipped:
         parts.append(fill(f"{name.lower()}_skipped"))
+    unfinished = [f"{n}: {summary.meta_of(n).pending_runs}" for n in FINDINGS
+                  if getattr(summary, n.lower()) is not None and summary.meta_of(n).pending_runs]
+    if unfinished:
+        parts.append(fill("unfinished", runs="; ".join(unfinished)))
     if note_list := notes(summary):
         parts.append(fill("notes", notes="\n".join(note_list)))
     parts.append(closing(summary))
@@ -105,7 +110,7 @@ def f5_section(f5: dict[str, AccuracyGap], meta: StudyMeta) -> str:
 def closing(summary: StudySummary) -> str:
     """One row per invocation behind the report: its findings, portable command, engine version and cost."""
     groups: dict[tuple, list[str]] = {}
-    for name in ("F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8"):
+    for name in FINDINGS:
         if getattr(summary, name.lower()) is not None:
             m = summary.meta_of(name)
             groups.setdefault((m.command, tuple(sorted(m.engine.items()))), []).append(name)

@@ -107,10 +107,12 @@ def ready(planned: list[tuple[str, Planned]], results: dict, meta: metrics.Study
 
 
 def train(names: list[str], ctx: Context, f4: list[F4Setting], meta: metrics.StudyMeta, runs_root: Path,
-          jobs: int = 1, tuning_seeds: int | None = None, stop_after: float | None = None) -> tuple[dict, dict]:
-    """Stage by stage until nothing more may train: (experiment, key, seed) -> metrics rows, and -> run folder. A
-    run that fails is printed and left out (its finding shows what is missing); ``stop_after`` (seconds) starts
-    no new stage after that long, so a study cut short still reports what finished."""
+          jobs: int = 1, tuning_seeds: int | None = None,
+          stop_after: float | None = None) -> tuple[dict, dict, dict[str, int]]:
+    """Stage by stage until nothing more may train: (experiment, key, seed) -> metrics rows, -> run folder, and
+    the runs each finding still wanted when the study stopped. A run that fails is printed and left out (its
+    finding shows what is missing); ``stop_after`` (seconds) trains no new batch after that long, so a study cut
+    short still reports what finished (cached runs are always read: ``stop_after=0`` renders the cache)."""
     from training.study.running import cached_rows, run_key, uses_hooks
 
     versions = {hooks: code_version(with_hooks=hooks) for hooks in (False, True)}
@@ -124,36 +126,61 @@ def train(names: list[str], ctx: Context, f4: list[F4Setting], meta: metrics.Stu
     while True:
         planned = plan_runs(names, ctx, f4, results, tuning_seeds)
         folder_of = folders(planned, runs_root)
+
+        def take(folder: str, rows: list[dict], folder_of: dict = folder_of) -> None:
+            for k, f in folder_of.items():
+                if f == folder:
+                    results[k] = rows
         rows_of = {folder_of[k]: rows for k, rows in results.items()}
+        skip = frozenset(k for k, f in folder_of.items() if f in failed)
         fresh: dict[str, dict] = {}
-        shared = 0
-        for name, p in ready(planned, results, meta, frozenset(k for k, f in folder_of.items() if f in failed)):
-            key, folder = (name, p.key, p.seed), folder_of[(name, p.key, p.seed)]
+        found = 0
+        for name, p in ready(planned, results, meta, skip):
+            folder = folder_of[(name, p.key, p.seed)]
             if folder in rows_of:                       # same config as a finished run: its rows
-                results[key], shared = rows_of[folder], shared + 1
+                results[(name, p.key, p.seed)], found = rows_of[folder], found + 1
+            elif (rows := finished(folder, p.config)) is not None:       # cached
+                take(folder, rows)
+                rows_of[folder], found = rows, found + 1
             elif folder not in failed:
                 fresh[folder] = p.config
-        if not fresh and not shared:
-            return results, folder_of
-        if stop_after is not None and time.perf_counter() - t0 > stop_after and fresh:
-            print(f"stopping: {len(fresh)} runs left untrained after {stop_after:.0f} s", flush=True)
-            return results, folder_of
+        if not fresh and not found:
+            return results, folder_of, {}
+        if not fresh:
+            continue
+        if stop_after is not None and time.perf_counter() - t0 > stop_after:
+            left = pending(planned, results, meta, skip)
+            print(f"stopping after {stop_after:.0f} s; runs left untrained: {left}", flush=True)
+            return results, folder_of, left
         todo = list(fresh.items())
         for folder, cfg in todo:
             drop_foreign_checkpoint(Path(folder), cfg)
         try:
             run_all([(cfg, folder) for folder, cfg in todo], jobs,
                     on_done=lambda i, rows, todo=todo: print(f"  {todo[i][0]}: {rows[-1]['acc_mean']:.3f} "
-                                                  f"({rows[-1].get('wall_s', 0):.0f} s)", flush=True))
+                                                             f"({rows[-1].get('wall_s', 0):.0f} s)", flush=True))
         except Exception as e:                          # noqa: BLE001 - the rest of the study still runs
             lost = next(f for f, cfg in todo if finished(f, cfg) is None)
             failed.add(lost)
             print(f"run {lost} failed: {e}", flush=True)
         for folder, cfg in todo:
             if (rows := finished(folder, cfg)) is not None:
-                for k, f in folder_of.items():
-                    if f == folder:
-                        results[k] = rows
+                take(folder, rows)
+
+
+def pending(planned: list[tuple[str, Planned]], results: dict, meta: metrics.StudyMeta,
+            failed: frozenset) -> dict[str, int]:
+    """Per finding, the runs it still wants: all but the finished, the failed and the treatments whose
+    precondition already failed on complete controls (a stage not reached yet, such as F7's treatments before
+    its choice, is not counted)."""
+    checks = {name: metrics.checks(name, results, meta) for name in {n for n, _ in planned}}
+    left: dict[str, int] = {}
+    for name, p in planned:
+        key = (name, p.key, p.seed)
+        check = checks[name].get(p.setting) if p.role == "treatment" else None
+        if key not in results and key not in failed and (check is None or check.holds):
+            left[name] = left.get(name, 0) + 1
+    return left
 
 
 def drop_foreign_checkpoint(folder: Path, config: dict) -> None:
@@ -202,9 +229,11 @@ def run_study(out_dir: str | Path = "docs/study", *, quick: bool = False, seeds:
         mnist="MNIST_DIR" if mnist else None,
         engine={"static": code_version(with_hooks=False), "skewscout": code_version(with_hooks=True)},
         manifest_photos=manifest_photos(manifest), manifest_how=portable(manifest_how))
-    results, folder_of = train(names, ctx, f4, meta, Path(runs_dir or out / "runs"), jobs, tuning_seeds, stop_after)
+    results, folder_of, left = train(names, ctx, f4, meta, Path(runs_dir or out / "runs"), jobs, tuning_seeds,
+                                     stop_after)
     meta = dataclasses.replace(meta, seconds=time.perf_counter() - t0, **cost(results, folder_of))
-    made_by = {n: dataclasses.replace(meta, **cost({k: r for k, r in results.items() if k[0] == n}, folder_of))
+    made_by = {n: dataclasses.replace(meta, pending_runs=left.get(n, 0),
+                                      **cost({k: r for k, r in results.items() if k[0] == n}, folder_of))
                for n in names}
     return write(out, results, names, meta, made_by)
 
