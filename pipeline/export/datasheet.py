@@ -171,7 +171,7 @@ def removed_classes(con, s, present: list[int]) -> dict[str, str]:
                      else "no downloaded image" if not in_view and s.require_images else
                      "no photo in the dataset view" if not in_view else
                      f"no photo under the selected licenses (--licenses {s.licenses})" if not licensed else
-                     "its photos are only in partitions left out (under --min-size or without geography)")
+                     "only in partitions left out: under --min-size, without geography, or over --max-per-owner")
     return out
 
 
