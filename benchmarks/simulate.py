@@ -228,7 +228,8 @@ def ring(mnist: str, steps: int, chunks: int = 10) -> None:
         print(f"{name:<36}{w:>9.1f}{w / lw:>9.2f}{c:>8.1f}{c / lc:>9.2f}{ew:>8.1f}"
               f"{(w + ew) / (lw + evals[limit][1]):>9.2f}{100 * acc:>9.1f}%")
     print("train: wall seconds of the training steps, and this process's CPU seconds for them (less sensitive to "
-          "other jobs); eval: one pass over the 2,000 test images per model (32 models against 1)")
+          "other jobs); eval: one pass over the 2,000 test images per model (32 models against 1), CPU s: "
+          + ", ".join(f"{name} {cpu:.1f}" for name, (_, _, cpu) in evals.items()))
 
 
 def flower(data, parts, rounds: int):
