@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +38,8 @@ def _read(con, s: ExportSettings) -> tuple[pa.Table, dict[str, int]]:
                         "metadata only)" if s.require_images else "") + ": crawl/import, download and geocode first")
     short = {x.license_id: x.short for x in load_licenses()}
     ok = np.isin(np.array(t["license"].to_pylist(), dtype=float), license_ids(s.licenses))
-    left_out: dict[str, int] = {}
-    for _, lic in {(p, lic) for p, lic, k in zip(t["photo_id"].to_pylist(), t["license"].to_pylist(), ok)
-                   if not k}:
-        left_out[short.get(lic, "unknown")] = left_out.get(short.get(lic, "unknown"), 0) + 1
+    out_of_selection = {p: lic for p, lic, k in zip(t["photo_id"].to_pylist(), t["license"].to_pylist(), ok) if not k}
+    left_out = Counter(short.get(lic, "unknown") for lic in out_of_selection.values())      # photos, not rows
     if not ok.any():
         raise UserError(f"--licenses {s.licenses}: none of the {len(set(t['photo_id'].to_pylist()))} photos has an "
                         f"included license (they are {dict(sorted(left_out.items()))}); name more, e.g. "
