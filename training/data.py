@@ -175,6 +175,9 @@ def manifest(path: str, img_size: int = 64, shuffle_partitions: bool = False, *,
     meta = json.loads(p.with_suffix(".json").read_text())
     m = pq.read_table(p).to_pandas()
     m = m[m.image_path.notna()].drop_duplicates("photo_id")      # one label per photo for a softmax model
+    if m.empty:
+        raise UserError(f"manifest {p}: no image paths (a URL-and-attribution export); to train here, export with "
+                        "--licenses open (images that may be shared) or --private")
     x = _images([p.parent / f for f in m.image_path], int(img_size))   # relative to the export folder (issue 21)
     y = m.label.to_numpy()
     train = (m.split == "train").to_numpy()
