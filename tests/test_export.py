@@ -231,3 +231,7 @@ def test_license_safe_default_and_hf_layout_without_images(synthetic, tmp_path):
         everything["photo_counts"][n] for n in everything["partition_names"])
     with pytest.raises(UserError, match="is the data home"):
         export(con, tmp_path, tmp_path, ExportSettings(**s))
+    from training.data import load_data
+
+    with pytest.raises(UserError, match=r"no image paths \(a URL-and-attribution export\); to train here"):
+        load_data({"name": "manifest", "path": str(tmp_path / "all"), "img_size": 8})
