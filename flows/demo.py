@@ -11,6 +11,7 @@ from flows.config import BuildConfig
 from flows.stages import TrainSettings
 from pipeline.crawl.settings import CrawlSettings
 from pipeline.download.settings import DownloadSettings
+from pipeline.export.settings import ExportSettings
 from pipeline.filter.settings import FilterSettings
 
 DEMO_SCALE = 0.002    # ~3,300 candidate photos over 42 classes: minutes on 2 cores, all stages
@@ -40,6 +41,9 @@ def run_demo(home: str = "flickr-mammal-data/demo", scale: float = DEMO_SCALE, s
                                            max_upload_date="2021-01-01"),
                     "download": DownloadSettings(static_base=server.static_base),
                     "filter": FilterSettings(train=True, model="mobilenetv3_small_050", threshold=0.1),
+                    # the demo trains here on the whole world (78% of its photos are All Rights Reserved, as in the
+                    # release): a private export, whose card says it must not be shared; `export` alone is open-only
+                    "export": ExportSettings(licenses="all", private=True),
                     "train": TrainSettings(config=str(train_cfg) if train_cfg.is_file() else None)}
         cfg = BuildConfig(catalog=catalog, home=str(home_path), settings=settings,
                           **({"stages": stages} if stages else {}))
