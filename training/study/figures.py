@@ -7,6 +7,7 @@ import numpy as np
 
 from training.study.experiments import F7_DELAYS, F7_STALENESS, SKEWS
 from training.study.metrics import AccuracyGap, StudySummary
+from training.study.metrics_beyond import f6_verdict
 
 
 def _pyplot():
@@ -134,6 +135,8 @@ def f6_bars(path: Path, summary: StudySummary) -> None:
     for xi, r in zip(x, rows):
         if r.share_of_means is not None:
             ax.annotate(f"{100 * r.share_of_means:.0f}% of the gap", (xi + 0.27, 101), ha="center", fontsize=8)
+        elif r.qgm is None:
+            ax.annotate(f"QGM: {f6_verdict(r)}", (xi + 0.27, 3), ha="center", rotation=90, fontsize=8)
     ax.set_xticks(x, [f"{r.topology} ({r.nodes} nodes)\n{r.partition}" for r in rows])
     ax.set_ylabel("test accuracy, mean over partitions (%)")
     ax.set_ylim(0, 108)
