@@ -38,8 +38,8 @@ def test_gated_rule_moves_only_beyond_z_standard_errors_of_the_band():
 
 
 def test_scaled_rule_tightens_one_step_and_loosens_by_the_losss_distance_below_the_band():
-    """The default: the gated rule's gates; one step tighter, round(log2((3σ/4) / bound)) steps looser (≥ 1)."""
-    c = Controller(grid=[1, 2, 4, 8, 16, 32, 64], sigma=0.1, position=3)      # rule "scaled", z = 2, step_ratio 2
+    """Round 3's default: the gated rule's gates; one step tighter, round(log2((3σ/4) / bound)) steps looser."""
+    c = Controller(grid=[1, 2, 4, 8, 16, 32, 64], sigma=0.1, position=3, rule="scaled")     # z = 2, step_ratio 2
     script = [(0.6, 0.01), (0.2, 0.06), (0.03, 0.0), (0.005, 0.002), (0.0, 0.0), (0.12, 0.005), (0.35, 0.01)]
     assert [c.update(loss, se) for loss, se in script] == [-1, 0, 1, 3, 0, -1, -1]
     # 0.58 > σ: one step tighter however far; 0.08 might be noise: stay; 0.03 is 2.5× below the centre 0.075:
@@ -182,10 +182,10 @@ def test_travel_budget_caps_model_travel_at_a_share_of_the_algorithms_bytes(tmp_
 def test_travel_budget_never_leaves_the_controller_blind_longer_than_travel_at_least_every(tmp_path, monkeypatch):
     """A loose knob sends little, so the budget alone would stop travel exactly where drift grows unseen."""
     blind = trainer(_fedavg_cfg(travel_budget=0.01, travel_at_least_every=1000, sigma=1.0), tmp_path / "blind")
-    assert not _spy_travels_run(blind, monkeypatch)
+    assert [it for it, *_ in _spy_travels_run(blind, monkeypatch)] == [19]   # the first only: never held back
     floor = trainer(_fedavg_cfg(travel_budget=0.01, travel_at_least_every=20, sigma=1.0), tmp_path / "floor")
     its = [it for it, *_ in _spy_travels_run(floor, monkeypatch)]
-    assert its == [39, 59]          # due 20 after the last, and on the step before an averaging (every 20)
+    assert its == [19, 39, 59]      # the first; then due 20 after the last, on the step before an averaging
 
 
 def _spy_travels_run(trainer, monkeypatch):

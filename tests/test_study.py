@@ -63,17 +63,17 @@ def test_f3_trend_is_monotone_only_within_the_spread():
     assert metrics.f3_trend(bumpy) == (pytest.approx(5.0), False)
 
 
-E9 = "E9 digits, label-exclusive, K=10, constant LR, σ=0.05, 1200 iterations"
+E13 = "E13 digits, Dirichlet α=0.02, K=6, constant LR, σ=0.10, 600 iterations"
 
 
 def _f4_results(middle_mb=5.0):
-    """Evaluation setting E9, two seeds: BSP; Gaia at four static thresholds (0.2 the Oracle, inside the grid);
+    """Evaluation setting E13, two seeds: BSP; Gaia at four static thresholds (0.2 the Oracle, inside the grid);
     SkewScout as shipped from the tightest (1.5× exactly), the middle and the loosest knob (below the target) and
     the paper's from the middle (2×)."""
     res = {}
     for seed in range(2):
         def put(key, rows, seed=seed):
-            res[("F4", ("E9",) + key, seed)] = rows
+            res[("F4", ("E13",) + key, seed)] = rows
         put(("bsp", None, None), _rows([0.5, 0.9, 1.0], [10, 20, 30]))
         put(("gaia", 0.05, None), _rows([0.6, 0.9, 0.99], [3, 6, 9], knob=0.05))
         put(("gaia", 0.1, None), _rows([0.6, 0.9, 0.97], [2, 4, 6], knob=0.1))
@@ -87,8 +87,8 @@ def _f4_results(middle_mb=5.0):
 
 
 def test_f4_oracle_its_place_in_the_grid_and_exact_ratios_per_start_knob():
-    s = metrics.f4_summary(_f4_results(), seeds=2)["E9"]
-    assert s.target == pytest.approx(0.95) and s.iterations == 30 and s.group == "evaluation" and s.name == E9
+    s = metrics.f4_summary(_f4_results(), seeds=2)["E13"]
+    assert s.target == pytest.approx(0.95) and s.iterations == 30 and s.group == "evaluation" and s.name == E13
     g = s.algos["gaia"]
     assert (g.oracle_knob, g.oracle_mb, g.oracle_place) == (0.2, 4.0, "inside")
     by = {(r.controller, r.start): r for r in g.runs}
@@ -103,7 +103,7 @@ def test_f4_oracle_its_place_in_the_grid_and_exact_ratios_per_start_knob():
 
 def test_within_bar_compares_the_exact_ratio():
     assert metrics.within_bar(1.5) and not metrics.within_bar(1.5000000000000002) and not metrics.within_bar(None)
-    over = metrics.f4_summary(_f4_results(middle_mb=4 * 1.5 * (1 + 2 ** -52)), seeds=2)["E9"].algos["gaia"]
+    over = metrics.f4_summary(_f4_results(middle_mb=4 * 1.5 * (1 + 2 ** -52)), seeds=2)["E13"].algos["gaia"]
     middle = next(r for r in over.runs if r.start == "middle" and r.controller == "skewscout")
     assert middle.ratio > 1.5 and not middle.passes            # float noise above the bar is above the bar
 
@@ -135,9 +135,11 @@ def test_report_renders_the_summary_and_its_json_renders_the_same_report():
     assert "quick mode, 30 iterations" in report and "| F2, F4 | `study` |" in report and "| 10 | 1.5 |" in report
     assert "| lenet_bn | 99.0 ± 0.0 | 95.0 ± 0.0 | 4.0 |" in report and "Verdict: **reproduced**" in report
     assert "### Evaluation settings" in report and "### Tuning settings" not in report
-    assert (f"| {E9} | gaia | 95.0 | 30.0 | 0.2 (inside) | 4.0 | 1.5× (97.0%) | 1.25× (97.0%) | "
+    assert (f"| {E13} | gaia | 95.0 | 30.0 | 0.2 (inside) | 4.0 | 1.5× (97.0%) | 1.25× (97.0%) | "
             "below target (90.0%) | 2.0× (98.0%) **over bar** |") in report
-    assert "evaluation settings (SkewScout as shipped): 2 of 3 runs" in report
+    assert ("safety: 2 of 3 reach the target; 3 of 3 send fewer bytes than BSP; 2 of 3 within 1.5× of the "
+            "Oracle's whole-run bytes (2 of 3 within it and below BSP; the bar is 80%), 0 of 3 within the 1.2× goal; "
+            "median ratio 1.5 ") in report
     assert "Skipped: no export manifest" in report
     again = metrics.StudySummary.from_json(json.loads(json.dumps(s.to_json(), default=str)))
     assert render.render(again) == report
@@ -146,7 +148,7 @@ def test_report_renders_the_summary_and_its_json_renders_the_same_report():
 def test_where_the_bar_is_missed_the_report_says_why_with_the_runs_numbers():
     s = metrics.summarize(_f4_results(middle_mb=9.0), ["F4"], _meta())
     notes = render.notes(s)
-    assert any(n.startswith(f"- F4 {E9} (evaluation), gaia from the middle knob (0.5): 2.25× the Oracle's bytes "
+    assert any(n.startswith(f"- F4 {E13} (evaluation), gaia from the middle knob (0.5): 2.25× the Oracle's bytes "
                             "(9.0 MB against 4.0 MB at knob 0.2; BSP 30.0 MB)") for n in notes), notes
     assert any("gaia from the loosest knob (20.0): final accuracy 90.0% is below the target 95.0%" in n for n in notes)
 
@@ -279,14 +281,14 @@ def test_study_quick_f4_compares_skewscout_with_the_oracle_in_a_report(tmp_path)
     report = (tmp_path / "study" / "REPORT.md").read_text()
     assert "### Evaluation settings" in report and "### Tuning settings" in report
     assert "![F4](f4_skewscout.png)" in report and (tmp_path / "study" / "f4_skewscout.png").stat().st_size > 20_000
-    assert set(s["F4"]) == {"E9", "T1"}
+    assert set(s["F4"]) == {"E13", "T1"}
     for r in s["F4"].values():
         for a in r["algos"].values():
             for run in a["runs"]:
                 assert 0 <= run["travel_share"] < 0.5
                 if run["ratio"] is not None:          # the ratio is what the table says it is, exactly
                     assert run["ratio"] == run["mb"] / a["oracle_mb"]
-    assert sum(len(a["runs"]) for a in s["F4"]["E9"]["algos"].values()) == 8      # 3 starts + the paper's, × 2
+    assert sum(len(a["runs"]) for a in s["F4"]["E13"]["algos"].values()) == 12    # 3 starts + the paper's, × 3
     again = metrics.StudySummary.from_json(json.loads((tmp_path / "study" / "summary.json").read_text()))
     assert render.render(again) == report
 
@@ -295,16 +297,16 @@ def test_f4_runs_a_chosen_subset_of_settings_and_fewer_tuning_seeds(tmp_path):
     from catalog.errors import UserError
     from training.study.report import f4_settings, plan
 
-    chosen = f4_settings(False, ["T1", "E9"])
-    assert [s.id for s in chosen] == ["E9", "T1"]                      # the protocol's order: evaluation first
+    chosen = f4_settings(False, ["T1", "E13"])
+    assert [s.id for s in chosen] == ["E13", "T1"]                      # the protocol's order: evaluation first
     runs = plan(["F4"], 3, {"name": "digits"}, 400, None, chosen, tmp_path, tuning_seeds=1)
     per_setting = {(key[0], seed) for (_, key, seed), *_ in runs}
-    assert per_setting == {("E9", 0), ("E9", 1), ("E9", 2), ("T1", 0)}
-    # evaluation: BSP, 11 Gaia + 8 FedAvg static knobs (1200 iterations: Iter_local up to 200, at least 3
-    # averagings), 3 starts × 2 algorithms, the paper's × 2; tuning (300: up to 100): the middle start only
+    assert per_setting == {("E13", 0), ("E13", 1), ("E13", 2), ("T1", 0)}
+    # evaluation: BSP, 11 Gaia + 8 FedAvg (600 iterations: Iter_local up to 200, at least 3 averagings) + 9 DGC
+    # static knobs, 3 starts × 3 algorithms, the paper's × 3; tuning (300: up to 100): the middle start only
     ids = [key[0] for (_, key, _), *_ in runs]
-    assert ids.count("E9") == 3 * 28 and ids.count("T1") == 23
-    with pytest.raises(UserError, match=r"^--f4-settings: unknown setting\(s\) E1; the protocol's are E9, E10, E11, "):
+    assert ids.count("E13") == 3 * 41 and ids.count("T1") == 34
+    with pytest.raises(UserError, match=r"^--f4-settings: unknown setting\(s\) E1; the protocol's are E13, E14, E15, "):
         f4_settings(False, ["E1", "T1"])
 
 
@@ -312,11 +314,11 @@ def test_the_protocols_mnist_settings_need_the_idx_folder(tmp_path):
     from catalog.errors import UserError
     from training.study.report import f4_settings, with_mnist
 
-    chosen = f4_settings(False, ["E10", "E9"])
-    with pytest.raises(UserError, match=r"^F4 settings E10 train on MNIST-10k: pass --f4-mnist DIR"):
+    chosen = f4_settings(False, ["E14", "E13"])
+    with pytest.raises(UserError, match=r"^F4 settings E14 train on MNIST-10k: pass --f4-mnist DIR"):
         with_mnist(chosen, None)
     placed = with_mnist(chosen, str(tmp_path))
-    assert [s.data.get("path") for s in placed] == [None, str(tmp_path.resolve())]    # E9 is digits
+    assert [s.data.get("path") for s in placed] == [None, str(tmp_path.resolve())]    # E13 is digits
 
 
 def test_every_planned_config_is_a_valid_training_config():

@@ -1,28 +1,18 @@
-"""Keep the skew-induced accuracy loss inside [σ/2, σ] by moving an algorithm's knob one grid step at a time."""
+"""Keep the skew-induced accuracy loss inside [σ/2, σ]: where the knob goes after a measurement (``Controller``)
+and when the next measurement is due (``Schedule``). Both are pure: SkewScout (skewscout.py) measures and wires."""
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
 from training.skewscout.settings import SkewScoutConfig
 
-RULES = ("drift", "scaled", "gated", "paper")
+RULES = ("sized", "drift", "scaled", "gated", "paper")
 STATE = ("position", "history")
-
-
-# How far a partition's model may drift from the others between synchronisations, in proportion, for each knob value:
-# Gaia lets an unsent update grow to T × the weight, FedAvg lets a replica take Iter_local steps alone, DGC keeps an
-# entry's update back for about 1 / (1 - sparsity) iterations. Rule "drift" takes the skew-induced loss to scale as
-# this drift to the power ``exponent`` (the factor lr / lr0 of Gaia's T in effect cancels between two knobs).
-DRIFT: dict[str, Callable[[float], float]] = {"dgc": lambda sparsity: 1.0 / max(1e-12, 1.0 - sparsity)}
-
-
-def drift(algorithm: str, value: float) -> float:
-    """The drift a knob value allows, up to a factor common to the grid (the value itself unless DRIFT says)."""
-    return float(DRIFT.get(algorithm, float)(value))
+MARKS = ("too_loose", "fine")          # rule "sized": what the last measurements showed of the grid (see below)
 
 
 def paired_loss(pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[float, float]:
@@ -43,16 +33,23 @@ def paired_loss(pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[float, 
 
 @dataclass
 class Controller:
-    """``rule = "drift"`` (the default): act only on a loss that is outside [σ/2, σ] by more than ``z`` standard
-    errors of the paired differences, and then go straight to the loosest grid knob whose predicted loss is at most
-    the band's centre c = 3σ/4, taking the loss to scale as the drift the knob allows (``drifts``, one per grid
-    knob) to the power ``exponent``: above the band from lo = loss − z·SE, the loosest knob with drift ≤ drift now ×
-    (c / lo)^(1/exponent), at least one step tighter; below it from hi = loss + z·SE, the loosest knob with drift ≤
-    drift now × (c / hi)^(1/exponent), at least one step looser (the loosest when hi = 0). Each gate's bound is the
-    one that asks for the smaller move. ``"scaled"``: the same gates, one step tighter, looser by
+    """``rule = "sized"`` (the default, SkewScoutConfig.rule): act only on a loss outside [σ/2, σ] by more than
+    ``z`` standard errors of the paired differences (lo = loss − z·SE, hi = loss + z·SE), and move by as much as
+    the loss is out. Above the band (lo > σ) the knob goes the share 1 − σ/lo of the way from where it is to the
+    loosest knob last measured inside or below the band (the tightest knob when there is none), at least one step:
+    a loss of 1.0 against σ = 0.05 goes 95% of the way at once. Below it (hi < σ/2) the knob goes the share
+    1 − hi/(σ/2) of the way to one step short of the tightest knob last measured above the band (the loosest knob
+    when there is none), at least one step: hi = 0 goes all the way. A measurement that contradicts a mark (a knob
+    measured inside or below the band at or beyond the "too loose" one, or above it at or before the "fine" one)
+    clears it, so the marks follow a loss that changes during the run. Positions count along the grid from the
+    tightest knob; these two marks (``too_loose``, ``fine``) are all the memory there is.
+
+    The other rules (kept for comparison; none keeps marks): ``"drift"``: the same gates, then straight to the
+    loosest knob whose predicted loss is the band's centre c = 3σ/4, taking the loss to scale as the drift the knob
+    allows (``drifts``: ``Algorithm.drift`` of each grid knob) to the power ``exponent``, at least one step.
+    ``"scaled"`` (round 3's default): the same gates, one step tighter, looser by
     max(1, round(log(c / hi) / log(``step_ratio``))) steps. ``"gated"``: the same gates, one step either way.
-    ``"paper"``: one step on the point estimate alone (above σ tighten, below σ/2 loosen). No memory, no discount,
-    no holding period: each measurement is acted on by itself."""
+    ``"paper"``: one step on the point estimate alone (above σ tighten, below σ/2 loosen)."""
     grid: list                 # the knob's grid, sorted ascending
     sigma: float               # target accuracy loss (fraction, e.g. 0.05)
     position: int              # index into grid of the current knob
@@ -63,13 +60,15 @@ class Controller:
     exponent: float = SkewScoutConfig.exponent     # rule "drift": loss ∝ drift ** exponent
     drifts: list | None = None                     # rule "drift": each grid knob's drift (None: the knob values)
     history: list = field(default_factory=list)    # (loss, standard error, knob after) per measurement
+    too_loose: int | None = None                   # rule "sized": tightness rank last measured above the band
+    fine: int | None = None                        # rule "sized": tightness rank last measured inside or below it
 
     def __post_init__(self):
         if self.rule not in RULES:
-            raise ValueError(f"skewscout.rule {self.rule!r}: use \"drift\" (the band beyond z standard errors of "
-                             f"the paired differences, to the knob whose drift predicts the band's centre), "
-                             f"\"scaled\" (the same gates, one step in, out by the loss's distance), \"gated\" (the "
-                             f"same gates, one step) or \"paper\" (the band on the measured loss alone)")
+            raise ValueError(f"skewscout.rule {self.rule!r}: use \"sized\" (beyond z standard errors of the band, "
+                             f"a move sized by how far the loss is out), \"drift\" (the same gates, to the knob "
+                             f"whose drift predicts the band's centre), \"scaled\" (one step in, out by the "
+                             f"loss's distance), \"gated\" (one step) or \"paper\" (the band on the loss alone)")
         if self.step_ratio <= 1:
             raise ValueError(f"skewscout.step_ratio must be > 1 (the factor of loss one grid step makes), "
                              f"got {self.step_ratio}")
@@ -89,9 +88,9 @@ class Controller:
         g = sorted(grid or algo.knob_grid)
         current = algo.get_knob()
         pos = min(range(len(g)), key=lambda i: abs(g[i] - current))
-        drifts = [drift(algo.name, v) for v in g]
+        drifts = [algo.drift(v) for v in g] if rule == "drift" else None      # the algorithm says (Algorithm.drift)
         return cls(g, float(sigma), pos, algo.knob_tighter_is_lower, rule, float(z), float(step_ratio),
-                   float(exponent), drifts if rule == "drift" else None)
+                   float(exponent), drifts)
 
     @property
     def value(self):
@@ -102,13 +101,25 @@ class Controller:
         """The grid step that loosens this knob (+1 when a lower knob communicates more)."""
         return 1 if self.tighter_is_lower else -1
 
+    def rank(self, position: int) -> int:
+        """A grid position counted from the tightest knob (0) out (its own inverse)."""
+        return position if self.tighter_is_lower else len(self.grid) - 1 - position
+
+    def gates(self, loss: float, se: float) -> int:
+        """+1 when the loss is above the band beyond ``z`` standard errors, -1 below it, 0 otherwise (the paper's
+        rule: on the loss alone)."""
+        margin = 0.0 if self.rule == "paper" else self.z * se
+        return 1 if loss - margin > self.sigma else -1 if loss + margin < self.sigma / 2 else 0
+
     def update(self, loss: float, se: float = 0.0) -> int:
         """One measurement (loss and its standard error): the grid steps it calls for (0 inside the band).
         Returns the change of grid position."""
         margin = 0.0 if self.rule == "paper" else self.z * se
         lo, hi = loss - margin, loss + margin
         steps = 0
-        if self.rule == "drift":
+        if self.rule == "sized":
+            steps = self._sized_steps(lo, hi)
+        elif self.rule == "drift":
             steps = self._drift_steps(lo, hi)
         elif lo > self.sigma:
             steps = -self.looser * self._steps(lo, tighten=True)
@@ -119,6 +130,26 @@ class Controller:
         self.history.append((loss, se, self.value))
         return self.position - before
 
+    def _sized_steps(self, lo: float, hi: float) -> int:
+        """Rule "sized": the change of grid position, from the marks and how far the bound is out of the band."""
+        here, last = self.rank(self.position), len(self.grid) - 1
+        if lo > self.sigma:
+            self.too_loose = here
+            if self.fine is not None and self.fine >= here:
+                self.fine = None
+            floor = self.fine if self.fine is not None else 0
+            to = here - max(1, round((1 - self.sigma / lo) * (here - floor)))
+        else:
+            if self.too_loose is not None and self.too_loose <= here:
+                self.too_loose = None
+            self.fine = here
+            if hi >= self.sigma / 2:
+                return 0
+            ceiling = self.too_loose - 1 if self.too_loose is not None else last
+            to = here + max(1, round((1 - hi / (self.sigma / 2)) * (ceiling - here)))
+        to = min(max(to, 0), last)
+        return self.rank(to) - self.position
+
     def _drift_steps(self, lo: float, hi: float) -> int:
         """Rule "drift": the change of grid position to the loosest knob predicted to hold the band's centre."""
         if lo > self.sigma:
@@ -128,7 +159,7 @@ class Controller:
         else:
             return 0
         order = self.drifts if self.tighter_is_lower else self.drifts[::-1]     # drift along the grid positions
-        here = self.position if self.tighter_is_lower else len(self.grid) - 1 - self.position
+        here = self.rank(self.position)
         allowed = math.inf if bound <= 0 else order[here] * (0.75 * self.sigma / bound) ** (1.0 / self.exponent)
         fit = max([i for i, d in enumerate(order) if d <= allowed], default=0)
         fit = min(fit, here - 1) if direction < 0 else max(fit, here + 1)
@@ -145,9 +176,54 @@ class Controller:
         return max(1, round(math.log(centre / bound) / math.log(self.step_ratio)))
 
     def state_dict(self) -> dict:
-        """What a checkpoint keeps: where the controller stands and what it measured."""
-        return {k: getattr(self, k) for k in STATE}
+        """What a checkpoint keeps: where the controller stands, what it measured and its marks."""
+        return {k: getattr(self, k) for k in STATE + MARKS}
 
     def load_state_dict(self, state: dict) -> None:
         for k in STATE:
             setattr(self, k, state[k])
+        for k in MARKS:
+            setattr(self, k, state.get(k))
+
+
+@dataclass
+class Schedule:
+    """When the next measurement is due, from the run and what the last one showed. The first is due at
+    ``shortest``; after a measurement that moved the knob, or whose loss differs from the one before by more
+    than ``z`` standard errors of the difference, the next is due ``shortest`` iterations later; after one that
+    held the knob on a steady loss, the gap grows by ``backoff`` up to ``longest``. ``urgent`` (the first
+    measurement, and the one after a loosening) is not held back by the travel budget: a knob just loosened is
+    checked at once, whatever it costs."""
+    shortest: int                   # iterations: the first measurement, and the gap while the loss moves
+    longest: int                    # the longest gap
+    backoff: float = SkewScoutConfig.backoff
+    z: float = SkewScoutConfig.z
+    gap: int = 0                    # the gap after the last measurement
+    next_at: int = 0                # the iteration the next measurement is due at
+    urgent: bool = True
+    last: tuple | None = None       # (loss, standard error) of the last measurement
+
+    def __post_init__(self):
+        self.shortest, self.longest = max(1, int(self.shortest)), max(1, int(self.longest), int(self.shortest))
+        self.next_at = self.next_at or self.shortest
+
+    @classmethod
+    def for_run(cls, settings: SkewScoutConfig, iterations: int) -> Schedule:
+        """The [skewscout] section's gaps, or those derived from the run's length where it leaves them out."""
+        shortest, longest = settings.gaps(iterations)
+        return cls(shortest, longest, float(settings.backoff), float(settings.z))
+
+    def is_due(self, iteration: int) -> bool:
+        return iteration >= self.next_at
+
+    def measured(self, iteration: int, loss: float, se: float, moved: int) -> None:
+        """After a measurement at ``iteration`` that moved the knob ``moved`` grid steps looser (negative:
+        tighter)."""
+        steady = self.last is not None and abs(loss - self.last[0]) <= self.z * math.hypot(se, self.last[1])
+        self.gap = (min(self.longest, max(self.shortest, math.ceil(self.gap * self.backoff)))
+                    if moved == 0 and steady else self.shortest)
+        self.next_at, self.urgent, self.last = iteration + self.gap, moved > 0, (loss, se)
+
+    def state_dict(self) -> dict:
+        """Everything: a checkpoint rebuilds the schedule as ``Schedule(**state)``."""
+        return dataclasses.asdict(self)

@@ -2,13 +2,13 @@
 blocks, formats the tables and fills in the numbers, so a summary.json renders the same report again."""
 from __future__ import annotations
 
+import math
+import statistics
+
+from training.skewscout.settings import LONGEST_SHARE, SHORTEST_SHARE, SkewScoutConfig
 from training.study import render_beyond
 from training.study.experiments import (
     F1_ITERATIONS,
-    F4_BUDGET,
-    F4_CONTROLLERS,
-    F4_FLOOR,
-    F4_TRAVELS_PER_RUN,
     SKEWS,
 )
 from training.study.metrics import (
@@ -28,8 +28,9 @@ from training.study.metrics import (
     f3_trend,
     f5_check,
     f5_verdict,
+    within_bar,
 )
-from training.study.protocol import FEDAVG_GRID, GAIA_GRID, MIN_AVERAGINGS
+from training.study.protocol import DGC_GRID, FEDAVG_GRID, GAIA_GRID, MIN_AVERAGINGS
 from training.study.template import fill, parse_blocks, pct, points
 
 __all__ = ["fill", "parse_blocks", "render"]
@@ -172,12 +173,14 @@ def _f4_table(results: dict[str, F4Result]) -> str:
 
 
 def f4_parts(f4: dict[str, F4Result], meta: StudyMeta) -> list[str]:
-    rule = F4_CONTROLLERS["skewscout"]["rule"]
+    d = SkewScoutConfig()
+    rule = d.rule
     parts = [fill("f4", seeds=meta.seeds, target_pct=int(100 * TARGET_REL), gaia_grid=", ".join(map(str, GAIA_GRID)),
-                  fedavg_grid=", ".join(map(str, FEDAVG_GRID)), min_averagings=MIN_AVERAGINGS,
-                  travels=F4_TRAVELS_PER_RUN, budget_pct=100 * F4_BUDGET, floor="/".join(map(str, F4_FLOOR)),
+                  fedavg_grid=", ".join(map(str, FEDAVG_GRID)), dgc_grid=", ".join(map(str, DGC_GRID)),
+                  min_averagings=MIN_AVERAGINGS, shortest=SHORTEST_SHARE, longest=LONGEST_SHARE,
+                  budget_pct=100 * d.travel_budget, backoff=d.backoff, z=d.z, sample=d.sample_size,
                   bar=F4_BAR, rule=rule,
-                  rule_text=fill(f"f4_rule_{rule}"),
+                  rule_text=fill(f"f4_rule_{rule}", z=d.z),
                   engine=", ".join(f"{k} runs {v}" for k, v in meta.engine.items()) or "not recorded")]
     for group in ("evaluation", "tuning"):
         results = {k: r for k, r in f4.items() if r.group == group}
@@ -197,9 +200,14 @@ def f4_verdict(f4: dict[str, F4Result]) -> str:
         runs = [(r, algo, x) for r in f4.values() if r.group == group for algo, a in r.algos.items()
                 for x in a.runs if x.controller == "skewscout"]
         if runs:
-            goal = sum(1 for *_, x in runs if x.ratio is not None and x.ratio <= 1.2 and x.below_bsp)
-            lines.append(fill("f4_verdict", group=group, ok=sum(x.passes for *_, x in runs), n=len(runs), bar=F4_BAR,
-                              goal=goal))
+            ratios = sorted(math.inf if x.ratio is None else x.ratio for *_, x in runs)
+            lines.append(fill("f4_verdict", group=group, n=len(runs), bar=F4_BAR,
+                              reach=sum(x.ratio is not None for *_, x in runs),
+                              below=sum(x.below_bsp for *_, x in runs),
+                              within=sum(within_bar(x.ratio) for *_, x in runs),
+                              ok=sum(x.passes for *_, x in runs),
+                              goal=sum(1 for *_, x in runs if x.ratio is not None and x.ratio <= 1.2 and x.below_bsp),
+                              median=repr(float(statistics.median(ratios)))))
     ends = [f"{r.name} {algo} ({a.oracle_place}: {a.oracle_knob})" for r in f4.values()
             for algo, a in r.algos.items() if a.oracle_place != "inside"]
     if ends:

@@ -37,9 +37,15 @@ def f4_settings(quick: bool, only: list[str] | None = None) -> list[F4Setting]:
     return chosen
 
 
-def with_mnist(settings: list[F4Setting], mnist: str | None) -> list[F4Setting]:
-    """The protocol's MNIST settings read their idx files from ``mnist`` (--f4-mnist DIR); without it they are one
-    error line, naming them."""
+def with_mnist(settings: list[F4Setting], mnist: str | None, manifest: str | None = None) -> list[F4Setting]:
+    """The protocol's MNIST settings read their idx files from ``mnist`` (--f4-mnist DIR), its geographic ones the
+    export's ``manifest`` (--manifest); without them they are one error line, naming them."""
+    geo = [s.id for s in settings if s.data["name"] == "manifest"]
+    if geo and not manifest:
+        raise UserError(f"F4 settings {', '.join(geo)} train on the export's geographic partitions: pass --manifest "
+                        f"MANIFEST (an export's manifest.parquet), or leave them out with --f4-settings")
+    settings = [dataclasses.replace(s, data=s.data | {"path": str(Path(manifest).resolve())})
+                if s.data["name"] == "manifest" else s for s in settings]
     needs = [s.id for s in settings if s.data["name"] == "mnist"]
     if needs and not mnist:
         raise UserError(f"F4 settings {', '.join(needs)} train on MNIST-10k: pass --f4-mnist DIR (a folder with "
@@ -220,7 +226,7 @@ def run_study(out_dir: str | Path = "docs/study", *, quick: bool = False, seeds:
     iterations = 60 if quick else 400
     names = [n for n in ALL if n in (experiments or ALL)]
     t0 = time.perf_counter()
-    f4 = with_mnist(f4_settings(quick, f4_only), f4_mnist or mnist) if "F4" in names else []
+    f4 = with_mnist(f4_settings(quick, f4_only), f4_mnist or mnist, manifest) if "F4" in names else []
     ctx = Context(seeds, iterations, data, mnist and str(Path(mnist).resolve()),
                   manifest and str(Path(manifest).resolve()))
     meta = metrics.StudyMeta(
