@@ -70,7 +70,8 @@ def _f7_verdict_line(f7: F7Summary, delay: str) -> str:
     else:
         pre = fill("f7_pre", ratios=", ".join(f"s = {s}: {100 * v:.0f}%" for s, v in check.values["ratios"].items()),
                    holds="holds" if check.holds else "fails")
-    extra = ", ".join(f"s = {e.staleness}: {e.points.mean:+.1f} ± {e.points.std:.1f}" for e in f7_extras(f7, delay))
+    extra = ", ".join(f"s = {e.staleness}: {round(e.points.mean, 1) + 0.0:+.1f} ± {e.points.std:.1f}"
+                      for e in f7_extras(f7, delay))
     return fill("f7_verdict", delay=delay, pre=pre, extra=extra or "—", verdict=f7_verdict(f7, delay))
 
 
@@ -82,7 +83,7 @@ def f7_section(f7: F7Summary, meta: StudyMeta) -> str:
             cells = []
             for s in F7_STALENESS:
                 a = f7.cell(part, delay, s)
-                drop = None if a is None or base is None or not s else 100 * (a.mean - base.mean)
+                drop = None if a is None or base is None or not s else round(100 * (a.mean - base.mean), 1) + 0.0
                 cells.append(pct(a) + (f" ({drop:+.1f})" if drop is not None else ""))
             lines.append(f"| {part} | {delay} | " + " | ".join(cells) + " |")
     grid = ", ".join(f"({m:g}, {lr:g})" for m, lr in F7_GRID)
