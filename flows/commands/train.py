@@ -5,7 +5,8 @@ from training import registered
 
 HELP = (f"decentralized training ({', '.join(registered.ALGORITHMS)}) from a TOML config; metrics JSONL, "
         f"checkpoints, PNG curves")
-DESCRIPTION = (f"{HELP}. Registered: algorithms {', '.join(registered.ALGORITHMS)}; partitioners "
+DESCRIPTION = ("decentralized training from a TOML config; metrics JSONL, checkpoints, PNG curves. "
+               f"Registered: algorithms {', '.join(registered.ALGORITHMS)}; partitioners "
                f"{', '.join(registered.PARTITIONERS)}; topologies (gossip algorithms) "
                f"{', '.join(registered.TOPOLOGIES)}; datasets {', '.join(registered.DATASETS)}; models "
                f"{', '.join(registered.MODELS)} (or timm:<name>, timm-gn:<name>). A section left out takes its "
