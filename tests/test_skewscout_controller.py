@@ -119,17 +119,19 @@ def test_default_gaps_are_derived_from_the_run_and_keys_override_them():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)          # two 300-iteration runs: minutes on a busy 2-core machine
 def test_gaia_from_the_loosest_knob_on_label_exclusive_partitions_ends_at_its_target(tmp_path):
-    """Tuning setting T1 (digits, label-exclusive over 5 partitions, step LR, 300 iterations, σ = 0.05): Gaia
-    started at T0 = 20 (almost nothing sent) with SkewScout as shipped ends at or above 95% of BSP's accuracy. Round
-    3's controller, one grid step per measurement, came down too late from there (it ended at 53.6% on E9)."""
+    """Tuning setting T5 (digits, label-exclusive over 3 partitions, cosine LR, 300 iterations, σ = 0.10): Gaia
+    started at T0 = 20 (almost nothing sent) with SkewScout as shipped ends at or above 95% of BSP's accuracy
+    (static T0 = 20 ends at 81.0% there). Round 3's controller, one grid step per measurement, came down too late
+    from the loosest knob (53.6% on its E9)."""
     from training.runner import run_training
     from training.study.experiments import f4
     from training.study.protocol import SETTINGS, grid_for, start_knobs
 
-    t1 = next(s for s in SETTINGS.values() if s.id == "T1")
-    runs = dict(f4(t1, seed=0))
-    loosest = start_knobs(grid_for(t1, "gaia"))["loosest"]
+    t5 = next(s for s in SETTINGS.values() if s.id == "T5")
+    runs = dict(f4(t5, seed=0))
+    loosest = start_knobs(grid_for(t5, "gaia"))["loosest"]
     cfg = runs[("gaia", "skewscout", "middle")]
     cfg["algorithm"]["threshold"] = loosest
     bsp = run_training(runs[("bsp", None, None)], tmp_path / "bsp", resume=False)
