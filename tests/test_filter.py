@@ -129,3 +129,32 @@ def test_train_records_a_held_out_split_by_owner(downloaded):
     both = con.execute("""SELECT count(*) FROM (SELECT p.owner FROM filter_training t JOIN photos p USING (photo_id)
                           GROUP BY p.owner HAVING count(DISTINCT t.split) > 1)""").fetchall()[0][0]
     assert both == 0
+
+
+def test_folds_must_be_zero_or_at_least_two():
+    with pytest.raises(UserError, match="--folds 1 must be 0"):
+        flt.train_classifier(None, ".", "x.pth", folds=1)
+
+
+@pytest.mark.slow
+def test_confident_learning_flags_mostly_wrong_labels(downloaded):
+    """cleanlab's flags on K-fold out-of-sample probabilities pick the query labels the offline world says are
+    wrong: the flagged photos are far noisier than the crawl, the photos kept for training far cleaner."""
+    import numpy as np
+    import torch
+
+    from pipeline.filter.train import _load_images, label_issues
+
+    home, _ = downloaded
+    con = connect(home / "catalog.duckdb", read_only=True)
+    rows = con.execute("""SELECT d.path, t.label_id, t.true_label_id <> t.label_id FROM downloads d
+                          JOIN sim_truth t USING (photo_id) WHERE d.status = 'ok'
+                          QUALIFY row_number() OVER (PARTITION BY d.photo_id ORDER BY t.label_id) = 1
+                          ORDER BY d.photo_id""").fetchall()
+    ids = sorted({r[1] for r in rows})
+    x = _load_images(home, [r[0] for r in rows], 32)
+    y = torch.tensor([ids.index(r[1]) for r in rows])
+    wrong = np.array([r[2] for r in rows])
+    issues = label_issues(x, y, len(ids), 2, 0, model="test_resnet", epochs=8, batch_size=64, lr=3e-3)
+    assert 0 < issues.sum() < len(rows)
+    assert wrong[issues].mean() > 1.4 * wrong.mean() and wrong[~issues].mean() < 0.6 * wrong.mean()

@@ -25,10 +25,12 @@ def add_arguments(p) -> None:
     d_.add_argument("--model", help="whose scores (default: the model with the most scores)")
     d_.add_argument("--weights-sha256", help="which weights' scores (with --model)")
     t = sub.add_parser("train", help="train a small timm classifier on the catalogue's classes from downloaded images")
-    t.add_argument("--model", help="timm architecture (default mobilenetv3_small_050)")
+    t.add_argument("--model", help="timm architecture (default test_resnet)")
     t.add_argument("--out", help="checkpoint path (default HOME/classifier/classifier.pth)")
-    t.add_argument("--img-size", type=int, help="default 64")
-    t.add_argument("--epochs", type=int, help="default 6")
+    t.add_argument("--img-size", type=int, help="default 32")
+    t.add_argument("--epochs", type=int, help="default 20")
+    t.add_argument("--folds", type=int, help="confident learning's cross-validation folds; 0 trains on every "
+                                             "label as it is (default 2)")
     t.add_argument("--holdout", type=float, help=f"share of owners held out of training, seeded (default {d.holdout})")
     t.add_argument("--seed", type=int, help="default 0")
     e = sub.add_parser("eval", help="precision and recall of the keep decisions against the offline world's truth")
@@ -60,7 +62,8 @@ def run(args) -> int:
             out = flt.filter_photos(connect(args.catalog), home, settings, show_progress=not args.json)
     elif args.filter_command == "train":
         kw = {k: v for k, v in (("model", args.model), ("img_size", args.img_size), ("epochs", args.epochs),
-                                                   ("holdout", args.holdout), ("seed", args.seed))
+                                                   ("holdout", args.holdout), ("seed", args.seed),
+                                                   ("folds", args.folds))
               if v is not None}
         out = flt.train_classifier(connect(args.catalog), home,
                                    args.out or Path(home) / "classifier" / "classifier.pth",
