@@ -422,6 +422,9 @@ def test_the_study_trains_in_stages_reads_its_cache_and_a_stopped_one_says_what_
     assert again == results and len(trained) == 5 and left == {}          # all from the cache, nothing trained
     stopped, _, left = report.train(["F6"], ctx, [], meta, tmp_path / "empty", stop_after=0)
     assert stopped == {} and left == {"F6": 6}
+    # stopped with another finding's runs untrained: F6's later stages are still read from the cache
+    both, _, left = report.train(["F6", "F7"], ctx, [], meta, tmp_path / "runs", stop_after=0)
+    assert {k: v for k, v in both.items() if k[0] == "F6"} == results and left == {"F7": 16}
 
 
 def test_f7_chooses_its_operating_point_on_iid_tuning_runs_and_judges_the_growth():

@@ -150,13 +150,13 @@ def train(names: list[str], ctx: Context, f4: list[F4Setting], meta: metrics.Stu
                 rows_of[folder], found = rows, found + 1
             elif folder not in failed:
                 fresh[folder] = p.config
-        if not fresh and not found:
-            return results, folder_of, {}
-        if not fresh:
+        stopped = stop_after is not None and time.perf_counter() - t0 > stop_after
+        if found:                   # rows from the cache may open a finding's next stage: read them all first
             continue
-        if stop_after is not None and time.perf_counter() - t0 > stop_after:
-            left = pending(planned, results, meta, skip)
-            print(f"stopping after {stop_after:.0f} s; runs left untrained: {left}", flush=True)
+        if not fresh or stopped:
+            left = pending(planned, results, meta, skip) if stopped else {}
+            if left:
+                print(f"stopping after {stop_after:.0f} s; runs left untrained: {left}", flush=True)
             return results, folder_of, left
         todo = list(fresh.items())
         if stop_after is not None:             # small batches, so that the clock is read between them
