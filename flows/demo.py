@@ -40,7 +40,7 @@ def run_demo(home: str = "flickr-mammal-data/demo", scale: float = DEMO_SCALE, s
         settings = {"crawl": CrawlSettings(api_url=server.rest_url, rate=1e7, timeout=5.0,
                                            max_upload_date="2021-01-01"),
                     "download": DownloadSettings(static_base=server.static_base),
-                    "filter": FilterSettings(train=True, model="mobilenetv3_small_050", threshold=0.1),
+                    "filter": FilterSettings(train=True, model="mobilenetv3_small_050", threshold=0.15),
                     # the demo trains here on the whole world (78% of its photos are All Rights Reserved, as in the
                     # release): a private export, whose card says it must not be shared; `export` alone is open-only
                     "export": ExportSettings(licenses="all", private=True),
