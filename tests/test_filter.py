@@ -51,9 +51,12 @@ def test_trained_checkpoint_decides_reproducibly_and_beats_the_noise(tmp_path, d
         # beats a coin that keeps the same share at random (its recall is that share, its precision the base rate)
         assert ev["sample"] == "held-out" and ev["recall"] > kept[0][0]
         assert ev["precision"] > truth[0][0] + 0.02                # cleaner than the raw query results, out of sample
-        assert ev["in_sample"]["precision"] >= ev["precision"] - 0.02
-        con.close()
+        assert ev["in_sample"]["decisions"] > ev["decisions"]     # in-sample figures reported beside (not judged:
+        con.close()                                             # the final model memorises labels cleanlab missed)
     assert runs[0] == runs[1] and runs[0]
+    import json
+    meta = json.loads(ckpt.with_suffix(".json").read_text())    # confident learning dropped some labels, not all
+    assert meta["folds"] == 2 and 0 < meta["label_issues"] < meta["trained_on"]
 
 
 @pytest.mark.slow
