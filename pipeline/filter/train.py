@@ -91,7 +91,9 @@ def label_issues(x, y, num_classes: int, folds: int, seed: int, **fit) -> np.nda
     for k in range(folds):
         net = _fit(x[fold != k], y[fold != k], num_classes, seed=seed + k, **fit)
         probs[fold == k] = _predict(net, x[fold == k])
-    return find_label_issues(y.numpy(), probs)
+    # n_jobs=1: no process pool (its forked workers inherit Prefect's SIGTERM handler and print tracebacks when the
+    # pool ends them; the flagging is the same, it only runs per class in turn)
+    return find_label_issues(y.numpy(), probs, n_jobs=1)
 
 
 def train_classifier(con, home: str | Path, out: str | Path, *, model: str = "test_resnet",
