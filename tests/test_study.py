@@ -492,17 +492,6 @@ def test_the_report_is_portable_and_an_older_summary_renders_without_machine_pat
     assert render_only(tmp_path) == out                              # rendering its own output changes nothing
 
 
-def test_a_checkpoint_left_by_another_config_is_not_resumed(tmp_path):
-    from training.study.report import drop_foreign_checkpoint
-
-    (tmp_path / "config.json").write_text(json.dumps({"solver": {"lr": 0.02}}, indent=2, sort_keys=True))
-    (tmp_path / "checkpoint.pt").write_bytes(b"x")
-    drop_foreign_checkpoint(tmp_path, {"solver": {"lr": 0.02}})
-    assert (tmp_path / "checkpoint.pt").exists()                   # its own run, killed: resumed
-    drop_foreign_checkpoint(tmp_path, {"solver": {"lr": 0.005}})
-    assert not (tmp_path / "checkpoint.pt").exists()
-
-
 def test_study_command_names_and_the_command_a_reader_reruns(capsys, tmp_path):
     from flows.cli import main
     from flows.commands.study import reproduce_argv, split_experiments

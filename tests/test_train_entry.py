@@ -97,3 +97,24 @@ def test_the_train_task_under_a_prefect_server_returns_the_record(tmp_path, pref
     plain = train_task.fn(cfg, str(tmp_path / "plain"), resume=False)
     a, b = _same(rec.as_dict(), plain.as_dict())
     assert a == b and rec.algorithm == "bsp"
+
+
+def test_a_run_folder_of_another_config_starts_afresh(tmp_path, capsys):
+    """A checkpoint left by a run of an edited config is not resumed as if it were this config's (the study's
+    folders and `train --out` alike); the same config resumes."""
+    from training.runner import train
+
+    def cfg(lr):
+        path = tmp_path / f"lr{lr}.toml"
+        path.write_text(TOML.replace("lr = 0.05", f"lr = {lr}"))
+        return read_config(str(path))
+
+    out = tmp_path / "run"
+    first = train(cfg(0.05), out)
+    again = train(cfg(0.05), out)                          # the same config: its finished checkpoint is resumed
+    assert again.final == first.final
+    assert "another config" not in capsys.readouterr().err
+    other = train(cfg(0.2), out)                           # an edited config: trained afresh, with its own lr
+    assert "holds a run of another config; starting afresh" in capsys.readouterr().err
+    assert other.final["lr"] == pytest.approx(4 * first.final["lr"]) and other.final["iteration"] == 4
+    assert json.loads((out / "config.json").read_text())["solver"]["lr"] == pytest.approx(0.2)

@@ -75,13 +75,23 @@ def partition_names(cfg: TrainConfig, k: int) -> list[str]:
 
 def _run(cfg: TrainConfig, out: Path, resume: bool, progress: bool, raw: dict | None = None) -> list[dict]:
     out.mkdir(parents=True, exist_ok=True)
-    (out / CONFIG_JSON).write_text(json.dumps(raw if raw is not None else cfg.as_dict(), indent=2,
-                                              sort_keys=True, default=str))
+    given = json.dumps(raw if raw is not None else cfg.as_dict(), indent=2, sort_keys=True, default=str)
+    if resume and foreign_run(out, given):
+        print(f"{out}: holds a run of another config; starting afresh", file=sys.stderr)
+        resume = False
+    (out / CONFIG_JSON).write_text(given)
     if cfg.run.backend == "dist":
         return _run_distributed(cfg, out, resume)
     from training.trainer import Trainer
 
     return Trainer(cfg, out).run(resume=resume, progress=progress)
+
+
+def foreign_run(out: Path, given: str) -> bool:
+    """Whether ``out`` holds a run of another config (its config.json differs): a checkpoint left there by a killed
+    run of an edited config must not be resumed as if it were this one's."""
+    saved = out / CONFIG_JSON
+    return saved.exists() and json.loads(saved.read_text()) != json.loads(given)
 
 
 def _run_distributed(cfg: TrainConfig, out: Path, resume: bool) -> list[dict]:

@@ -161,8 +161,6 @@ def train(names: list[str], ctx: Context, f4: list[F4Setting], meta: metrics.Stu
         todo = list(fresh.items())
         if stop_after is not None:             # small batches, so that the clock is read between them
             todo = todo[:2 * max(1, jobs)]
-        for folder, cfg in todo:
-            drop_foreign_checkpoint(Path(folder), cfg)
         try:
             run_all([(cfg, folder) for folder, cfg in todo], jobs,
                     on_done=lambda i, rows, todo=todo: print(f"  {todo[i][0]}: {rows[-1]['acc_mean']:.3f} "
@@ -189,14 +187,6 @@ def pending(planned: list[tuple[str, Planned]], results: dict, meta: metrics.Stu
         if key not in results and key not in failed and (check is None or check.holds):
             left[name] = left.get(name, 0) + 1
     return left
-
-
-def drop_foreign_checkpoint(folder: Path, config: dict) -> None:
-    """A run killed in this folder under another config (a changed experiment) left a checkpoint the trainer would
-    resume as if it were this run's: remove it so that the run starts afresh."""
-    saved = folder / "config.json"
-    if saved.exists() and json.loads(saved.read_text()) != json.loads(json.dumps(config, default=str)):
-        (folder / "checkpoint.pt").unlink(missing_ok=True)
 
 
 def manifest_photos(manifest: str | None) -> dict[str, int]:
