@@ -102,7 +102,7 @@ def f5_section(f5: dict[str, AccuracyGap], meta: StudyMeta) -> str:
     rows = "\n".join(_gap_row(a, g, geographic_first=True) + f" **{f5_verdict(f5, a, meta)}** |"
                      for a, g in f5.items())
     return fill("f5", iterations=meta.iterations, seeds=meta.seeds, need=F5_TEST_PHOTOS,
-                test_n=photos.get("test", "not recorded"),
+                test_n=f"{photos['test']} photos" if "test" in photos else "size not recorded",
                 partitions=", ".join(f"{k} {v}" for k, v in photos.items() if k != "test") or "not recorded",
                 pre="not checked" if check is None else "holds" if check.holds else "fails",
                 manifest_how=meta.manifest_how or "not recorded", rows=rows)
