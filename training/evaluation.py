@@ -87,7 +87,7 @@ def replica_correctness(replicas: Replicas, x: torch.Tensor, y: torch.Tensor, de
     The rule: all replicas in one grouped pass, chunked to ``budget``, unless one example across all of them
     already exceeds it; then each replica alone as a single model (slower on CPU, ~1.4×, but bounded)."""
     if model is None and replicas.identical():
-        return correctness(replicas.first_as_single(), 1, x, y, device, budget).expand(-1, replicas.count).clone()
+        return correctness(replicas.replica_as_single(0), 1, x, y, device, budget).expand(-1, replicas.count).clone()
     model = model or replicas.model
     reps = 1 if model is replicas.single else replicas.count
     if reps > 1 and len(y) and reps * activation_bytes(model, reps, x[:1], device) > budget:

@@ -72,18 +72,10 @@ class Replicas:
                    for v in (t.detach().view(self.count, -1) for t in self.state))
 
     @torch.no_grad()
-    def first_as_single(self) -> nn.Module:
-        """The single model set to replica 0."""
-        for t1, tk in zip(self.single.parameters(), self.params):
-            t1.copy_(tk.view(self.count, -1)[0].view_as(t1))
-        for t1, tk in zip(bn_statistics(self.single), self.buffers):
-            t1.copy_(tk.view(self.count, -1)[0].view_as(t1))
-        return self.single
-
-    @torch.no_grad()
     def replica_as_single(self, k: int, model: nn.Module | None = None) -> nn.Module:
         """The single model set to replica ``k`` of ``model`` (a grouped model laid out as the replicas, default
-        the trained ones): evaluation scores replicas one at a time when a grouped pass would not fit its budget."""
+        the trained ones): evaluation scores replica 0 alone when all are equal, and each alone when a grouped pass
+        would not fit its budget."""
         model = self.model if model is None else model
         for t1, tk in zip(list(self.single.parameters()) + bn_statistics(self.single),
                           list(model.parameters()) + bn_statistics(model)):
