@@ -51,12 +51,3 @@ class BuildConfig:
         if settings is not None and name in settings:
             return settings[name]
         raise AttributeError(f"{type(self).__name__} has no attribute or stage {name!r}")
-
-    # the train stage's function (flows/train.py) reads these two names
-    @property
-    def train_config(self) -> str | None:
-        return self.settings["train"].config
-
-    @property
-    def train_overrides(self) -> list[str]:
-        return self.settings["train"].overrides

@@ -23,14 +23,14 @@ def stage_config(cfg: BuildConfig):
     from flows.export import export_dir
     from training.config import load_config, parse_config
 
-    raw = load_config(cfg.train_config, cfg.train_overrides)
+    raw = load_config(cfg.train.config, cfg.train.overrides)
     raw.setdefault("data", {})["path"] = str(export_dir(cfg.home, cfg.export) / "manifest.parquet")
     return parse_config(raw)
 
 
 def train_stage(cfg: BuildConfig, prefect: bool = True) -> dict:
-    if not cfg.train_config:
-        return {"skipped": "no train_config"}
+    if not cfg.train.config:
+        return {"skipped": "no train config (--set train.config=FILE.toml)"}
     # each build rewrites the export this run reads, so a checkpoint in runs/train may be of other data: start over
     record = (train_task if prefect else train_task.fn)(stage_config(cfg), str(Path(cfg.home) / "runs" / "train"),
                                                         resume=False, title="demo: continents of the offline world")
